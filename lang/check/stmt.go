@@ -1,0 +1,182 @@
+package check
+
+import (
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/lang/hook"
+)
+
+func (c *checker) handler(h *Handler) {
+	c.block(h, h.Decl.Body, 0)
+}
+
+// block checks a statement list and reports whether every path through it
+// ends the handler (pass, drop, length).
+func (c *checker) block(h *Handler, b *ast.Block, depth int) bool {
+	done := false
+	for _, s := range b.Stmts {
+		if done {
+			c.errs.Add(diag.Warning, s.Pos(), s.End(), "", "unreachable statement")
+			c.stmt(h, s, depth)
+			return true
+		}
+		done = c.stmt(h, s, depth)
+	}
+	return done
+}
+
+// allowed reports whether hook h allows s, and reports it if not.
+func (c *checker) allowed(h *Handler, n ast.Node, s hook.Stmt, name string) bool {
+	if h.Hook.Allows(s) {
+		return true
+	}
+	c.errs.Add(diag.Error, n.Pos(), n.End(), name+" is allowed in: "+hook.HooksAllowing(s),
+		"%s is not allowed in on %s", name, h.Hook)
+	return false
+}
+
+func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
+	switch s := s.(type) {
+	case *ast.PassStmt:
+		c.allowed(h, s, hook.StmtPass, "pass")
+		return true
+	case *ast.DropStmt:
+		c.allowed(h, s, hook.StmtDrop, "drop")
+		return true
+	case *ast.IfStmt:
+		if depth >= MaxNesting {
+			c.errorf(s, "if statements nested too deeply (more than %d)", MaxNesting)
+			return false
+		}
+		c.cond(h, s.Cond)
+		then := c.block(h, s.Then, depth+1)
+		if s.Else == nil {
+			return false
+		}
+		els := c.block(h, s.Else, depth+1)
+		return then && els
+	case *ast.RedirectStmt:
+		c.redirect(h, s)
+	case *ast.ApplyStmt:
+		if c.allowed(h, s, hook.StmtApply, "apply") {
+			c.byteCount(h, s.Bytes, "apply")
+		}
+	case *ast.CorkStmt:
+		if c.allowed(h, s, hook.StmtCork, "cork") {
+			c.byteCount(h, s.Bytes, "cork")
+		}
+	case *ast.LengthStmt:
+		if !c.allowed(h, s, hook.StmtLength, "length") {
+			return true
+		}
+		if s.X != nil {
+			if t := c.value(h, s.X); t != Invalid && !t.Numeric() {
+				c.errorf(s.X, "length needs a byte count, not a %s", t)
+			}
+		}
+		return true
+	case *ast.UpdateStmt:
+		if !c.allowed(h, s, hook.StmtUpdate, "update") {
+			return false
+		}
+		m := c.lookupMap(s.Map)
+		args := c.keyArgs(h, s.Key)
+		if m == nil {
+			return false
+		}
+		c.prog.StmtMaps[s] = m
+		c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})
+		if len(s.Key.Args) == 1 {
+			if n, ok := ast.Unparen(s.Key.Args[0]).(*ast.Name); ok && c.prog.Types[n] == Port {
+				c.footguns = append(c.footguns, s)
+			}
+		}
+	case *ast.CountStmt:
+		c.count(s)
+	}
+	return false
+}
+
+func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
+	if s.Peer {
+		if h.Hook == hook.Msg {
+			c.errs.Add(diag.Error, s.Pos(), s.End(), "use on stream verdict or on skb verdict, or redirect key(...)",
+				"redirect peer is not available in on msg: sk_msg programs cannot read the socket cookie")
+			return
+		}
+		if !c.allowed(h, s, hook.StmtRedirectPeer, "redirect peer") {
+			return
+		}
+	} else if !c.allowed(h, s, hook.StmtRedirect, "redirect") {
+		return
+	}
+	m := h.Map
+	if s.Map != nil {
+		m = c.lookupMap(s.Map)
+	}
+	var args []Type
+	if !s.Peer {
+		args = c.keyArgs(h, s.Key)
+	}
+	if m == nil {
+		return
+	}
+	c.prog.StmtMaps[s] = m
+	if s.Peer {
+		if m.Kind != ast.SockHash {
+			c.errs.Add(diag.Error, s.Pos(), s.End(), "declare it as: sockhash "+m.Name+": key u64",
+				"redirect peer needs a sockhash keyed by socket cookie; %s is a sockmap", m.Name)
+			return
+		}
+		c.use(m, keyUse{node: s, peer: true})
+		return
+	}
+	c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})
+}
+
+// keyArgs checks the components of key(...).
+func (c *checker) keyArgs(h *Handler, k *ast.KeyExpr) []Type {
+	if len(k.Args) == 0 {
+		c.errorf(k, "key() needs at least one component")
+	}
+	types := make([]Type, len(k.Args))
+	for i, a := range k.Args {
+		t := c.value(h, a)
+		if t == Bool {
+			c.errorf(a, "a key component must be a value, not a condition")
+			t = Invalid
+		}
+		types[i] = t
+	}
+	return types
+}
+
+// byteCount checks the argument of apply and cork.
+func (c *checker) byteCount(h *Handler, e ast.Expr, stmt string) {
+	t := c.value(h, e)
+	if t == Invalid {
+		return
+	}
+	if !t.Numeric() {
+		c.errorf(e, "%s needs a byte count, not a %s", stmt, t)
+		return
+	}
+	if v, ok := c.prog.Consts[e]; ok && v == 0 {
+		c.errorf(e, "%s 0 does nothing: the byte count must be at least 1", stmt)
+	}
+}
+
+func (c *checker) count(s *ast.CountStmt) {
+	if ctr, ok := c.counters[s.Name.Name]; ok {
+		c.prog.CounterOf[s] = ctr
+		return
+	}
+	if len(c.counters) >= MaxCounters {
+		c.errorf(s.Name, "too many counters: at most %d per file", MaxCounters)
+		return
+	}
+	ctr := &Counter{Name: s.Name.Name, Index: len(c.prog.Counters), Pos: s.Name.Pos()}
+	c.counters[ctr.Name] = ctr
+	c.prog.Counters = append(c.prog.Counters, ctr)
+	c.prog.CounterOf[s] = ctr
+}

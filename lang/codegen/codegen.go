@@ -1,0 +1,153 @@
+// Package codegen lowers a checked sockc program to eBPF instructions with
+// cilium/ebpf's asm package, and assembles the maps and programs into an
+// ebpf.CollectionSpec that loads in-process or goes to the ELF writer.
+package codegen
+
+import (
+	"sort"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/token"
+)
+
+// License is the license of every program: the redirect helpers are
+// GPL-only.
+const License = "GPL"
+
+// ValueSize is the value size of sockmaps and sockhashes: 8, so that a
+// lookup from user space returns the socket cookie.
+const ValueSize = 8
+
+// Error is a code generation failure tied to a source position, such as a
+// handler too large for BPF's 16-bit jump offsets.
+type Error struct {
+	Pos token.Pos
+	End token.Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Generate compiles a checked program. The programs are named and ordered
+// by their handlers; see hook.Kind.ProgramName.
+func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
+	spec := &ebpf.CollectionSpec{
+		Maps:     map[string]*ebpf.MapSpec{},
+		Programs: map[string]*ebpf.ProgramSpec{},
+	}
+	for _, m := range p.Maps {
+		spec.Maps[m.Name] = MapSpec(m)
+	}
+	if len(p.Counters) > 0 {
+		spec.Maps[check.CountersMap] = CountersSpec(p.Counters)
+	}
+	ls := &lines{file: f, cache: map[int]*Line{}}
+	for _, h := range p.Handlers {
+		if h.Hook.Sockops() {
+			continue
+		}
+		ps, err := program(p, ls, h.Hook, []*check.Handler{h})
+		if err != nil {
+			return nil, err
+		}
+		spec.Programs[ps.Name] = ps
+	}
+	if hs := p.SockopsHandlers(); len(hs) > 0 {
+		ps, err := program(p, ls, hs[0].Hook, hs)
+		if err != nil {
+			return nil, err
+		}
+		spec.Programs[ps.Name] = ps
+	}
+	return spec, nil
+}
+
+// MapSpec describes a sockmap or sockhash for cilium/ebpf.
+func MapSpec(m *check.Map) *ebpf.MapSpec {
+	typ := ebpf.SockHash
+	if m.Kind == ast.SockMap {
+		typ = ebpf.SockMap
+	}
+	return &ebpf.MapSpec{
+		Name:       m.Name,
+		Type:       typ,
+		KeySize:    uint32(m.Key.Size()),
+		ValueSize:  ValueSize,
+		MaxEntries: m.Max,
+	}
+}
+
+// CountersSpec describes the per-CPU counters map: one entry whose value
+// is a struct with a u64 per counter, named in BTF so that user space can
+// find each counter by name.
+func CountersSpec(cs []*check.Counter) *ebpf.MapSpec {
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	u64 := &btf.Int{Name: "unsigned long long", Size: 8}
+	members := make([]btf.Member, len(cs))
+	for i, c := range cs {
+		members[i] = btf.Member{Name: c.Name, Type: u64, Offset: btf.Bits(c.Index * 64)}
+	}
+	return &ebpf.MapSpec{
+		Name:       check.CountersMap,
+		Type:       ebpf.PerCPUArray,
+		KeySize:    4,
+		ValueSize:  uint32(8 * len(cs)),
+		MaxEntries: 1,
+		Key:        u32,
+		Value:      &btf.Struct{Name: check.CountersMap, Size: uint32(8 * len(cs)), Members: members},
+	}
+}
+
+// CounterNames returns the counter names of a counters map spec in slot
+// order.
+func CounterNames(spec *ebpf.MapSpec) []string {
+	st, ok := spec.Value.(*btf.Struct)
+	if !ok {
+		return nil
+	}
+	ms := append([]btf.Member(nil), st.Members...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// program compiles one program: a verdict, parser, or the sockops program
+// made of all sockops handlers. It first assumes the context pointer must
+// survive helper calls (kept in r6); if no context access follows a call it
+// compiles again with the context left in r1, saving the copy.
+func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*ebpf.ProgramSpec, error) {
+	name := k.ProgramName("")
+	if !k.Sockops() {
+		name = k.ProgramName(hs[0].Map.Name)
+	}
+	g := newGen(p, ls, k, asm.R6)
+	g.body(hs)
+	if !g.ctxAfterCall {
+		g = newGen(p, ls, k, asm.R1)
+		g.body(hs)
+	}
+	insns, err := g.finish(name)
+	if err != nil {
+		d := hs[0].Decl
+		return nil, &Error{Pos: d.Pos(), End: d.HookSpan.End(), Msg: err.Error()}
+	}
+	insns[0] = insns[0].WithSymbol(name)
+	return &ebpf.ProgramSpec{
+		Name:         name,
+		Type:         k.ProgramType(),
+		AttachType:   k.AttachType(),
+		SectionName:  k.Section(),
+		Instructions: insns,
+		License:      License,
+	}, nil
+}
+

@@ -1,0 +1,430 @@
+package codegen
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/keys"
+)
+
+// BPF return codes and flags (include/uapi/linux/bpf.h).
+const (
+	skDrop     = 0
+	skPass     = 1
+	fIngress   = 1 // BPF_F_INGRESS
+	sockopsRet = 1
+)
+
+// gen compiles the handlers of one program.
+type gen struct {
+	*emitter
+	prog *check.Program
+	ls   *lines
+	hook hook.Kind
+
+	// ctx holds the context pointer: r1 on entry, r6 when it must
+	// survive helper calls.
+	ctx          asm.Register
+	calls        int  // helper calls emitted so far
+	ctxAfterCall bool // the context was used after a helper call
+
+	free []asm.Register // scratch registers not in use
+
+	pass, exitOK, drop label // epilogues; exitOK is the exit after "r0 = 1"
+}
+
+// scratchOrder is the allocation order of scratch registers: caller-saved
+// first, then callee-saved ones not reserved for the context.
+var scratchOrder = []asm.Register{asm.R2, asm.R3, asm.R4, asm.R5, asm.R0, asm.R1, asm.R7, asm.R8, asm.R9}
+
+func newGen(p *check.Program, ls *lines, k hook.Kind, ctx asm.Register) *gen {
+	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx}
+	for _, r := range scratchOrder {
+		if r != ctx {
+			g.free = append(g.free, r)
+		}
+	}
+	g.pass, g.exitOK, g.drop = g.newLabel(), g.newLabel(), g.newLabel()
+	return g
+}
+
+func (g *gen) alloc() asm.Register {
+	if len(g.free) == 0 {
+		// check.MaxRegs keeps expressions within the registers there are;
+		// reaching this is a bug in the checker's Need.
+		panic("codegen: out of registers")
+	}
+	r := g.free[0]
+	g.free = g.free[1:]
+	return r
+}
+
+// take reserves a specific register, which must be free.
+func (g *gen) take(r asm.Register) {
+	for i, f := range g.free {
+		if f == r {
+			g.free = append(g.free[:i], g.free[i+1:]...)
+			return
+		}
+	}
+	panic("codegen: register " + r.String() + " is not free")
+}
+
+func (g *gen) release(rs ...asm.Register) {
+	for _, r := range rs {
+		g.free = append([]asm.Register{r}, g.free...)
+	}
+	// Keep the preference order stable so that output is deterministic
+	// and predictable.
+	out := g.free[:0]
+	for _, r := range scratchOrder {
+		for _, f := range g.free {
+			if f == r {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	g.free = out
+}
+
+// useCtx records a context access for the r1/r6 decision.
+func (g *gen) useCtx() {
+	if g.calls > 0 {
+		g.ctxAfterCall = true
+	}
+}
+
+func (g *gen) at(n ast.Node) { g.src = g.ls.at(n) }
+
+// body compiles the handlers and the epilogues.
+func (g *gen) body(hs []*check.Handler) {
+	g.at(hs[0].Decl)
+	if g.ctx != asm.R1 {
+		g.emit(asm.Mov.Reg(g.ctx, asm.R1))
+	}
+	if g.hook.Sockops() {
+		g.sockops(hs)
+		return
+	}
+	h := hs[0]
+	g.block(h.Decl.Body.Stmts, true)
+	g.at(h.Decl)
+	switch {
+	case g.hook == hook.StreamParser:
+		// Reaching the end of a parser: the whole skb is the message.
+		g.length(nil)
+	default:
+		g.bind(g.pass)
+		g.emit(asm.Mov.Imm32(asm.R0, skPass))
+		g.bind(g.exitOK)
+		g.exit()
+		g.bind(g.drop)
+		g.emit(asm.Mov.Imm32(asm.R0, skDrop))
+		g.exit()
+	}
+}
+
+// sockops compiles all sockops handlers into one program: each body runs
+// when the op is one of its hook's ops.
+func (g *gen) sockops(hs []*check.Handler) {
+	for _, h := range hs {
+		g.at(h.Decl)
+		skip := g.newLabel()
+		r := g.alloc()
+		g.useCtx()
+		g.emit(asm.LoadMem(r, g.ctx, hook.OpOffset, asm.Word))
+		ops := h.Hook.Ops()
+		if len(ops) == 1 {
+			g.jumpImm(asm.JNE, r, uint32(ops[0]), skip)
+		} else {
+			// established: active (4) or passive (5), one unsigned range test.
+			g.emit(asm.Sub.Imm32(r, ops[0]))
+			g.jumpImm(asm.JGT, r, uint32(ops[len(ops)-1]-ops[0]), skip)
+		}
+		g.release(r)
+		g.block(h.Decl.Body.Stmts, false)
+		g.bind(skip)
+	}
+	g.at(hs[len(hs)-1].Decl)
+	g.emit(asm.Mov.Imm32(asm.R0, sockopsRet))
+	g.exit()
+}
+
+// block compiles a statement list. tailPass says that falling off the end
+// of the list leads straight to the pass epilogue.
+func (g *gen) block(stmts []ast.Stmt, tailPass bool) {
+	for i, s := range stmts {
+		var next ast.Stmt
+		if i+1 < len(stmts) {
+			next = stmts[i+1]
+		}
+		g.stmt(s, next, tailPass)
+	}
+}
+
+func (g *gen) stmt(s, next ast.Stmt, tailPass bool) {
+	g.at(s)
+	switch s := s.(type) {
+	case *ast.PassStmt:
+		g.jump(g.pass)
+	case *ast.DropStmt:
+		g.jump(g.drop)
+	case *ast.IfStmt:
+		g.ifStmt(s, next, tailPass)
+	case *ast.RedirectStmt:
+		g.redirect(s, next, tailPass)
+	case *ast.ApplyStmt:
+		g.msgBytes(asm.FnMsgApplyBytes, s.Bytes)
+	case *ast.CorkStmt:
+		g.msgBytes(asm.FnMsgCorkBytes, s.Bytes)
+	case *ast.LengthStmt:
+		g.length(s.X)
+	case *ast.UpdateStmt:
+		g.update(s)
+	case *ast.CountStmt:
+		g.count(s)
+	}
+}
+
+// fallsToPass reports whether control after a statement reaches the pass
+// epilogue directly: the next statement is pass, or there is none and the
+// block's end does.
+func fallsToPass(next ast.Stmt, tailPass bool) bool {
+	if next == nil {
+		return tailPass
+	}
+	_, ok := next.(*ast.PassStmt)
+	return ok
+}
+
+func (g *gen) ifStmt(s *ast.IfStmt, next ast.Stmt, tailPass bool) {
+	// `if C: pass` and `if C: drop` jump straight to the epilogue.
+	if s.Else == nil && len(s.Then.Stmts) == 1 {
+		switch s.Then.Stmts[0].(type) {
+		case *ast.PassStmt:
+			g.branch(s.Cond, true, g.pass)
+			return
+		case *ast.DropStmt:
+			g.branch(s.Cond, true, g.drop)
+			return
+		}
+	}
+	after := fallsToPass(next, tailPass)
+	els, end := g.newLabel(), g.newLabel()
+	g.branch(s.Cond, false, els)
+	g.block(s.Then.Stmts, after)
+	if s.Else != nil {
+		g.jump(end)
+		g.bind(els)
+		g.block(s.Else.Stmts, after)
+	} else {
+		g.bind(els)
+	}
+	g.bind(end)
+}
+
+// call emits a helper call; r1-r5 are clobbered.
+func (g *gen) call(fn asm.BuiltinFunc) {
+	g.emit(fn.Call())
+	g.calls++
+}
+
+// ctxArg puts the context pointer in r1 for a helper call.
+func (g *gen) ctxArg() {
+	g.useCtx()
+	if g.ctx != asm.R1 {
+		g.emit(asm.Mov.Reg(asm.R1, g.ctx))
+	}
+}
+
+func (g *gen) mapPtr(r asm.Register, name string) {
+	g.emit(asm.LoadMapPtr(r, 0).WithReference(name))
+}
+
+func (g *gen) redirect(s *ast.RedirectStmt, next ast.Stmt, tailPass bool) {
+	m := g.prog.StmtMaps[s]
+	var flags int32
+	if s.Ingress {
+		flags = fIngress
+	}
+	msg := g.hook == hook.Msg
+	switch {
+	case s.Peer:
+		// The sockhash holds each socket under its peer's cookie, so the
+		// key is this socket's own cookie (see docs/language.md).
+		g.ctxArg()
+		g.call(asm.FnGetSocketCookie)
+		g.emit(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
+		g.ctxArg()
+		g.mapPtr(asm.R2, m.Name)
+		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
+		g.emit(asm.Mov.Imm32(asm.R4, flags))
+		g.call(asm.FnSkRedirectHash)
+	case m.Kind == ast.SockMap:
+		// The *_map helpers take the u32 index by value.
+		g.take(asm.R3)
+		g.value(s.Key.Args[0], asm.R3)
+		g.ctxArg()
+		g.mapPtr(asm.R2, m.Name)
+		g.emit(asm.Mov.Imm32(asm.R4, flags))
+		g.release(asm.R3)
+		if msg {
+			g.call(asm.FnMsgRedirectMap)
+		} else {
+			g.call(asm.FnSkRedirectMap)
+		}
+	default:
+		off := g.key(m.Key, s.Key.Args)
+		g.ctxArg()
+		g.mapPtr(asm.R2, m.Name)
+		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, int32(off)))
+		g.emit(asm.Mov.Imm32(asm.R4, flags))
+		if msg {
+			g.call(asm.FnMsgRedirectHash)
+		} else {
+			g.call(asm.FnSkRedirectHash)
+		}
+	}
+	// The helper returns SK_PASS when it found the socket; returning that
+	// completes the redirect. On SK_DROP the handler goes on: a failed
+	// lookup never drops by itself.
+	switch {
+	case fallsToPass(next, tailPass):
+		// Whatever the helper said, the next stop is "return SK_PASS".
+	case isDrop(next):
+		// redirect, else drop: the helper's result is the verdict.
+		g.exit()
+	default:
+		g.jumpImm(asm.JEq, asm.R0, skPass, g.exitOK)
+	}
+}
+
+func isDrop(s ast.Stmt) bool {
+	_, ok := s.(*ast.DropStmt)
+	return ok
+}
+
+// key builds a sockhash key on the stack and returns its frame offset.
+func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
+	base := -int16((l.Size() + 7) &^ 7)
+	if !l.Tuple && l.Components[0] == keys.U64 {
+		g.storeU64(base, args[0])
+		return base
+	}
+	for i, c := range l.Components {
+		off := base + int16(l.Offset(i))
+		arg := args[i]
+		if c == keys.IP6 {
+			g.copyIP6(off, arg)
+			continue
+		}
+		if v, ok := g.prog.Consts[arg]; ok {
+			g.emit(asm.StoreImm(asm.RFP, off, int64(int32(v)), asm.Word))
+			continue
+		}
+		r := g.alloc()
+		g.value(arg, r)
+		g.emit(asm.StoreMem(asm.RFP, off, r, asm.Word))
+		g.release(r)
+	}
+	return base
+}
+
+// storeU64 stores a 32-bit value zero-extended to a u64 key.
+func (g *gen) storeU64(off int16, arg ast.Expr) {
+	if v, ok := g.prog.Consts[arg]; ok && v <= math.MaxInt32 {
+		// The immediate of a 64-bit store is sign-extended: only
+		// non-negative int32 values store as themselves.
+		g.emit(asm.StoreImm(asm.RFP, off, int64(v), asm.DWord))
+		return
+	}
+	r := g.alloc()
+	g.value(arg, r)
+	g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
+	g.release(r)
+}
+
+// copyIP6 copies a 16-byte address field from the context to the stack,
+// word by word: context fields only allow 4-byte loads.
+func (g *gen) copyIP6(off int16, arg ast.Expr) {
+	f := g.prog.Fields[ast.Unparen(arg).(*ast.Name)]
+	r := g.alloc()
+	for w := int16(0); w < 4; w++ {
+		g.useCtx()
+		g.emit(asm.LoadMem(r, g.ctx, f.Offset+4*w, asm.Word))
+		g.emit(asm.StoreMem(asm.RFP, off+4*w, r, asm.Word))
+	}
+	g.release(r)
+}
+
+func (g *gen) msgBytes(fn asm.BuiltinFunc, n ast.Expr) {
+	g.take(asm.R2)
+	g.value(n, asm.R2)
+	g.ctxArg()
+	g.release(asm.R2)
+	g.call(fn)
+}
+
+// length ends a stream parser with the message length in r0.
+func (g *gen) length(x ast.Expr) {
+	if x == nil {
+		g.useCtx()
+		g.emit(asm.LoadMem(asm.R0, g.ctx, hook.SkbLenOffset, asm.Word))
+	} else {
+		g.take(asm.R0)
+		g.value(x, asm.R0)
+		g.release(asm.R0)
+	}
+	g.exit()
+}
+
+func (g *gen) update(s *ast.UpdateStmt) {
+	m := g.prog.StmtMaps[s]
+	off := g.key(m.Key, s.Key.Args)
+	g.ctxArg()
+	g.mapPtr(asm.R2, m.Name)
+	g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, int32(off)))
+	g.emit(asm.Mov.Imm32(asm.R4, 0)) // BPF_ANY
+	if m.Kind == ast.SockMap {
+		g.call(asm.FnSockMapUpdate)
+	} else {
+		g.call(asm.FnSockHashUpdate)
+	}
+}
+
+// count adds one to a counter slot of this CPU's counters value. The add is
+// atomic because a softirq (sk_skb) may interrupt a process-context
+// handler (sk_msg) on the same CPU.
+func (g *gen) count(s *ast.CountStmt) {
+	c := g.prog.CounterOf[s]
+	skip := g.newLabel()
+	g.emit(asm.StoreImm(asm.RFP, -4, 0, asm.Word))
+	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -4))
+	g.mapPtr(asm.R1, check.CountersMap)
+	g.call(asm.FnMapLookupElem)
+	g.jumpImm(asm.JEq, asm.R0, 0, skip)
+	g.emit(asm.Mov.Imm32(asm.R1, 1))
+	add := asm.StoreXAdd(asm.R0, asm.R1, asm.DWord)
+	add.Offset = int16(8 * c.Index)
+	g.emit(add)
+	g.bind(skip)
+}
+
+// ip4Word is an IPv4 address as a 32-bit load from the context gives it:
+// network-order bytes in a native word.
+func ip4Word(b [4]byte) uint32 { return binary.NativeEndian.Uint32(b[:]) }
+
+// prefixMask is the netmask of a /bits prefix as an ip4Word.
+func prefixMask(bits int) uint32 {
+	var b [4]byte
+	for i := 0; i < bits; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	return ip4Word(b)
+}

@@ -1,0 +1,207 @@
+// Package diag holds compiler diagnostics: positioned errors and warnings,
+// collected for a whole file and printed as file:line:col: message with the
+// source line and a caret under the spot.
+package diag
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sockc/sockc/lang/token"
+)
+
+// Severity says whether a diagnostic stops compilation.
+type Severity int
+
+const (
+	// Error makes the compilation fail.
+	Error Severity = iota
+	// Warning is reported but does not change the result.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Diagnostic is one message about one place in a source file.
+type Diagnostic struct {
+	Pos      token.Position
+	End      token.Position // exclusive end of the span; may be invalid
+	Severity Severity
+	Message  string
+	Hint     string // optional advice printed under the caret
+	Line     string // the source line of Pos, for the caret display
+}
+
+// Error formats d as "file:line:col: message" ("warning: message" for
+// warnings), the one-line form.
+func (d Diagnostic) Error() string {
+	if d.Severity == Warning {
+		return fmt.Sprintf("%s: warning: %s", d.Pos, d.Message)
+	}
+	return fmt.Sprintf("%s: %s", d.Pos, d.Message)
+}
+
+// Format writes the one-line form, the source line, a caret line under the
+// span and the hint, if any.
+func (d Diagnostic) Format(w io.Writer) {
+	fmt.Fprintln(w, d.Error())
+	if d.Pos.IsValid() {
+		line := strings.ToValidUTF8(d.Line, "\uFFFD")
+		fmt.Fprintf(w, "    %s\n    %s\n", line, caret(d.Line, d))
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(w, "    hint: %s\n", d.Hint)
+	}
+}
+
+// caret builds the marker line: the source prefix with every character but
+// tabs blanked (so tabs keep their width), then ^ and ~ to the span's end.
+func caret(line string, d Diagnostic) string {
+	col := min(max(d.Pos.Column-1, 0), len(line))
+	var b strings.Builder
+	for _, r := range line[:col] {
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteByte('^')
+	if d.End.IsValid() && d.End.Line == d.Pos.Line && d.End.Column-1 > col {
+		end := min(d.End.Column-1, len(line))
+		if n := utf8.RuneCountInString(line[col:end]) - 1; n > 0 {
+			b.WriteString(strings.Repeat("~", n))
+		}
+	}
+	return b.String()
+}
+
+// List is every diagnostic of a compilation. As an error it stands for its
+// errors; warnings ride along for display.
+type List []Diagnostic
+
+// Error returns the first error and how many more there are, like
+// go/scanner.ErrorList.
+func (l List) Error() string {
+	errs := l.Errors()
+	switch len(errs) {
+	case 0:
+		return "no errors"
+	case 1:
+		return errs[0].Error()
+	}
+	return fmt.Sprintf("%s (and %d more errors)", errs[0].Error(), len(errs)-1)
+}
+
+// Errors returns only the diagnostics of severity Error.
+func (l List) Errors() List {
+	var out List
+	for _, d := range l {
+		if d.Severity == Error {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Warnings returns only the diagnostics of severity Warning.
+func (l List) Warnings() List {
+	var out List
+	for _, d := range l {
+		if d.Severity == Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// HasErrors reports whether any diagnostic is an error.
+func (l List) HasErrors() bool { return len(l.Errors()) > 0 }
+
+// Err returns l as an error if it holds at least one error, else nil.
+func (l List) Err() error {
+	if l.HasErrors() {
+		return l
+	}
+	return nil
+}
+
+// Format writes every diagnostic in its long form.
+func (l List) Format(w io.Writer) {
+	for _, d := range l {
+		d.Format(w)
+	}
+}
+
+// Sort orders the list by file position, keeping the order of
+// diagnostics at the same spot.
+func (l List) Sort() {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		return a.Offset < b.Offset
+	})
+}
+
+// Collector accumulates diagnostics for one file, resolving positions as
+// they are reported.
+type Collector struct {
+	file *token.File
+	list List
+	seen map[string]bool
+}
+
+// NewCollector returns a Collector for f.
+func NewCollector(f *token.File) *Collector {
+	return &Collector{file: f, seen: map[string]bool{}}
+}
+
+// File returns the file diagnostics are resolved against.
+func (c *Collector) File() *token.File { return c.file }
+
+// Add records a diagnostic spanning [pos, end); end may be token.NoPos.
+// A repeat of the same message at the same spot is dropped.
+func (c *Collector) Add(sev Severity, pos, end token.Pos, hint, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	key := fmt.Sprintf("%d:%d:%s", pos, sev, msg)
+	if c.seen[key] {
+		return
+	}
+	c.seen[key] = true
+	p := c.file.Position(pos)
+	d := Diagnostic{Pos: p, Severity: sev, Message: msg, Hint: hint, Line: c.file.Line(p.Line)}
+	if end.IsValid() {
+		d.End = c.file.Position(end)
+	}
+	c.list = append(c.list, d)
+}
+
+// Errorf records an error at [pos, end).
+func (c *Collector) Errorf(pos, end token.Pos, format string, args ...any) {
+	c.Add(Error, pos, end, "", format, args...)
+}
+
+// Warnf records a warning at [pos, end).
+func (c *Collector) Warnf(pos, end token.Pos, format string, args ...any) {
+	c.Add(Warning, pos, end, "", format, args...)
+}
+
+// HasErrors reports whether an error has been recorded.
+func (c *Collector) HasErrors() bool { return c.list.HasErrors() }
+
+// List returns the diagnostics sorted by position.
+func (c *Collector) List() List {
+	out := append(List(nil), c.list...)
+	out.Sort()
+	return out
+}

@@ -1,0 +1,138 @@
+package hook
+
+// FieldType is what a context field holds, as the language sees it.
+type FieldType int
+
+// Field types.
+const (
+	Port   FieldType = iota // a port number, 0..65535
+	IP4                     // an IPv4 address
+	IP6                     // an IPv6 address
+	Family                  // an address family: inet or inet6
+	Size                    // a byte count
+)
+
+func (t FieldType) String() string {
+	switch t {
+	case Port:
+		return "port"
+	case IP4:
+		return "ip4"
+	case IP6:
+		return "ip6"
+	case Family:
+		return "family"
+	}
+	return "u32"
+}
+
+// Encoding is how the kernel stores a field's 32-bit words.
+type Encoding int
+
+// Field encodings.
+const (
+	// HostOrder words are numbers as they are (local_port, family, size).
+	HostOrder Encoding = iota
+	// NetworkOrder words hold address bytes in wire order (ip4, ip6).
+	NetworkOrder
+	// PortShifted is remote_port: the network-order port in the upper 16
+	// bits of a 32-bit load on little-endian, so the number is ntohl(word).
+	PortShifted
+)
+
+// Field is a readable context field.
+type Field struct {
+	Name     string
+	Type     FieldType
+	Encoding Encoding
+	Offset   int16 // byte offset of the field in the context struct
+	Words    int   // 32-bit words: 4 for ip6, else 1
+}
+
+// Context is a program's context struct.
+type Context int
+
+// The context structs.
+const (
+	SkMsgMD Context = iota // struct sk_msg_md
+	SkBuff                 // struct __sk_buff
+	SockOps                // struct bpf_sock_ops
+)
+
+// Context returns the context struct of the hook's program.
+func (k Kind) Context() Context {
+	switch {
+	case k == Msg:
+		return SkMsgMD
+	case k.Sockops():
+		return SockOps
+	}
+	return SkBuff
+}
+
+func (c Context) String() string {
+	switch c {
+	case SkMsgMD:
+		return "sk_msg_md"
+	case SockOps:
+		return "bpf_sock_ops"
+	}
+	return "__sk_buff"
+}
+
+// FieldNames lists the language's fields in documentation order.
+var FieldNames = []string{"local_port", "remote_port", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
+
+// offsets per context, from include/uapi/linux/bpf.h; -1: not available.
+var offsets = map[string][3]int16{
+	//              sk_msg_md  __sk_buff  bpf_sock_ops
+	"family":      {16, 88, 20},
+	"remote_ip4":  {20, 92, 24},
+	"local_ip4":   {24, 96, 28},
+	"remote_ip6":  {28, 100, 32},
+	"local_ip6":   {44, 116, 48},
+	"remote_port": {60, 132, 64},
+	"local_port":  {64, 136, 68},
+	"size":        {68, 0, -1}, // sk_msg_md.size, __sk_buff.len
+}
+
+// OpOffset is the offset of bpf_sock_ops.op.
+const OpOffset = 0
+
+// SkbLenOffset is the offset of __sk_buff.len.
+const SkbLenOffset = 0
+
+// Lookup returns the field called name in the hook's context. known reports
+// whether the name is a field at all; ok whether this hook has it.
+func (k Kind) Lookup(name string) (f Field, known, ok bool) {
+	offs, known := offsets[name]
+	if !known {
+		return Field{}, false, false
+	}
+	off := offs[k.Context()]
+	if off < 0 {
+		return Field{}, true, false
+	}
+	f = Field{Name: name, Offset: off, Words: 1}
+	switch name {
+	case "local_port":
+		f.Type = Port
+	case "remote_port":
+		f.Type, f.Encoding = Port, PortShifted
+	case "local_ip4", "remote_ip4":
+		f.Type, f.Encoding = IP4, NetworkOrder
+	case "local_ip6", "remote_ip6":
+		f.Type, f.Encoding, f.Words = IP6, NetworkOrder, 4
+	case "family":
+		f.Type = Family
+	case "size":
+		f.Type = Size
+	}
+	return f, true, true
+}
+
+// Address family values for the family field.
+const (
+	AFInet  = 2  // AF_INET
+	AFInet6 = 10 // AF_INET6
+)

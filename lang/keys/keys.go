@@ -1,0 +1,232 @@
+// Package keys defines the byte layout of sockmap and sockhash keys, the one
+// definition shared by the compiler (keys built on the BPF stack) and the
+// runtime (keys built in Go for map updates), so both always agree.
+//
+// One component widens to the map's scalar key type (u32 or u64, host byte
+// order). Several components, or a declared tuple, form a packed struct:
+// port and u32 take 4 bytes in host order, ip4 4 bytes in network order,
+// ip6 16 bytes in network order.
+package keys
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Component is the type of one part of a key.
+type Component int
+
+// Key components.
+const (
+	U32  Component = iota // 4 bytes, host order
+	U64                   // 8 bytes, host order (scalar keys only)
+	Port                  // 4 bytes, host order, 0..65535
+	IP4                   // 4 bytes, network order
+	IP6                   // 16 bytes, network order
+)
+
+var componentNames = map[Component]string{U32: "u32", U64: "u64", Port: "port", IP4: "ip4", IP6: "ip6"}
+
+func (c Component) String() string { return componentNames[c] }
+
+// Size is the component's size in bytes.
+func (c Component) Size() int {
+	switch c {
+	case U64:
+		return 8
+	case IP6:
+		return 16
+	}
+	return 4
+}
+
+// ParseComponent looks up a component type name as written in a tuple.
+func ParseComponent(s string) (Component, bool) {
+	for c, n := range componentNames {
+		if n == s && c != U64 {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// MaxComponents bounds the length of a tuple key.
+const MaxComponents = 8
+
+// Layout is a map's key type.
+type Layout struct {
+	// Tuple is false for the scalar keys u32 and u64 (Components has one
+	// element), true for a packed struct of Components.
+	Tuple      bool
+	Components []Component
+}
+
+// Scalar key layouts.
+var (
+	ScalarU32 = Layout{Components: []Component{U32}}
+	ScalarU64 = Layout{Components: []Component{U64}}
+)
+
+// NewTuple returns the tuple layout of the given components.
+func NewTuple(cs ...Component) Layout {
+	return Layout{Tuple: true, Components: append([]Component(nil), cs...)}
+}
+
+// Size is the key size in bytes.
+func (l Layout) Size() int {
+	n := 0
+	for _, c := range l.Components {
+		n += c.Size()
+	}
+	return n
+}
+
+// Offset is the byte offset of component i.
+func (l Layout) Offset(i int) int {
+	n := 0
+	for _, c := range l.Components[:i] {
+		n += c.Size()
+	}
+	return n
+}
+
+// Equal reports whether two layouts are the same.
+func (l Layout) Equal(m Layout) bool {
+	if l.Tuple != m.Tuple || len(l.Components) != len(m.Components) {
+		return false
+	}
+	for i := range l.Components {
+		if l.Components[i] != m.Components[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// String writes the layout as declared: u32, u64 or (ip4, port).
+func (l Layout) String() string {
+	if !l.Tuple && len(l.Components) == 1 {
+		return l.Components[0].String()
+	}
+	parts := make([]string, len(l.Components))
+	for i, c := range l.Components {
+		parts[i] = c.String()
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Encode builds a key from Go values, one per component: an integer type
+// for u32, u64 and port; a netip.Addr (or [4]byte/[16]byte) for ip4 and ip6.
+// For scalar layouts a netip.Addr of IPv4 is stored as its 4 network-order
+// bytes, zero-extended to the key size, as the compiler stores ip4 fields.
+func (l Layout) Encode(values ...any) ([]byte, error) {
+	if len(values) != len(l.Components) {
+		return nil, fmt.Errorf("key %s needs %d values, got %d", l, len(l.Components), len(values))
+	}
+	buf := make([]byte, l.Size())
+	for i, c := range l.Components {
+		if err := encodeOne(buf[l.Offset(i):l.Offset(i)+c.Size()], c, values[i]); err != nil {
+			return nil, fmt.Errorf("key %s component %d: %w", l, i+1, err)
+		}
+	}
+	return buf, nil
+}
+
+func encodeOne(dst []byte, c Component, v any) error {
+	if c == IP4 || c == IP6 || isAddr(v) {
+		b, err := addrBytes(v)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c == IP6 && len(b) != 16:
+			return fmt.Errorf("ip6 needs an IPv6 address, got %v", v)
+		case c == IP4 && len(b) != 4:
+			return fmt.Errorf("ip4 needs an IPv4 address, got %v", v)
+		case c != IP6 && len(b) != 4:
+			return fmt.Errorf("%s cannot hold an IPv6 address", c)
+		}
+		copy(dst, b)
+		return nil
+	}
+	n, err := toUint(v)
+	if err != nil {
+		return err
+	}
+	switch c {
+	case Port:
+		if n > 0xffff {
+			return fmt.Errorf("port %d out of range 0..65535", n)
+		}
+		binary.NativeEndian.PutUint32(dst, uint32(n))
+	case U32:
+		if n > 0xffffffff {
+			return fmt.Errorf("%d does not fit in u32", n)
+		}
+		binary.NativeEndian.PutUint32(dst, uint32(n))
+	case U64:
+		binary.NativeEndian.PutUint64(dst, n)
+	}
+	return nil
+}
+
+func isAddr(v any) bool {
+	switch v.(type) {
+	case netip.Addr, [4]byte, [16]byte:
+		return true
+	}
+	return false
+}
+
+func addrBytes(v any) ([]byte, error) {
+	switch a := v.(type) {
+	case netip.Addr:
+		if !a.IsValid() {
+			return nil, fmt.Errorf("invalid address")
+		}
+		if a.Is4() {
+			b := a.As4()
+			return b[:], nil
+		}
+		b := a.As16()
+		return b[:], nil
+	case [4]byte:
+		return a[:], nil
+	case [16]byte:
+		return a[:], nil
+	}
+	return nil, fmt.Errorf("want an address, got %T", v)
+}
+
+func toUint(v any) (uint64, error) {
+	switch n := v.(type) {
+	case uint8:
+		return uint64(n), nil
+	case uint16:
+		return uint64(n), nil
+	case uint32:
+		return uint64(n), nil
+	case uint64:
+		return n, nil
+	case uint:
+		return uint64(n), nil
+	case int:
+		if n < 0 {
+			return 0, fmt.Errorf("negative value %d", n)
+		}
+		return uint64(n), nil
+	case int32:
+		if n < 0 {
+			return 0, fmt.Errorf("negative value %d", n)
+		}
+		return uint64(n), nil
+	case int64:
+		if n < 0 {
+			return 0, fmt.Errorf("negative value %d", n)
+		}
+		return uint64(n), nil
+	}
+	return 0, fmt.Errorf("want an integer, got %T", v)
+}

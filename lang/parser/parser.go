@@ -1,0 +1,294 @@
+// Package parser parses sockc source into a lang/ast syntax tree with
+// participle, one top-level item at a time so that every syntax error in a
+// file is reported, not just the first.
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/lang/scanner"
+	"github.com/sockc/sockc/lang/token"
+)
+
+// itemParser is built once: participle parsers are immutable after Build.
+var itemParser = sync.OnceValues(func() (*participle.Parser[gItem], error) {
+	return participle.Build[gItem](
+		participle.Lexer(scanner.Definition()),
+		// Commit to a branch once it has consumed a token: the grammar is
+		// LL(1), and committing makes errors point at the token that is
+		// wrong instead of at the start of the construct.
+		participle.UseLookahead(0),
+	)
+})
+
+// lineParser parses single lines to locate errors; see gLine.
+var lineParser = sync.OnceValues(func() (*participle.Parser[gLine], error) {
+	return participle.Build[gLine](
+		participle.Lexer(scanner.Definition()),
+		// Commit to a branch once it has consumed a token: the grammar is
+		// LL(1), and committing makes errors point at the token that is
+		// wrong instead of at the start of the construct.
+		participle.UseLookahead(0),
+	)
+})
+
+// ParseFile parses src, reporting problems to errs. It returns the syntax
+// tree of every item that parsed; items with syntax errors are left out.
+func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
+	res := scanner.Scan(f, errs)
+	out := &ast.File{Name: f.Name()}
+	for _, c := range res.Comments {
+		out.Comments = append(out.Comments, &ast.Comment{
+			Span: ast.Span{From: c.Pos, To: c.Pos + token.Pos(len(c.Text))},
+			Text: c.Text,
+		})
+	}
+	p, err := itemParser()
+	if err != nil {
+		// The grammar is fixed at compile time; failing to build it is a
+		// bug in sockc, not in the user's file.
+		errs.Errorf(token.NoPos, token.NoPos, "internal error: building the parser: %v", err)
+		return out
+	}
+	bad := badLines(f, errs)
+	for _, item := range splitItems(res.Tokens) {
+		lx, err := lexer.Upgrade(scanner.NewTokenLexer(item))
+		if err != nil {
+			errs.Errorf(token.NoPos, token.NoPos, "internal error: %v", err)
+			continue
+		}
+		g, err := p.ParseFromLexer(lx)
+		if err != nil {
+			if !reportLines(errs, item, bad) {
+				reportSyntax(errs, err, item, bad)
+			}
+			continue
+		}
+		c := &converter{errs: errs}
+		if d := c.item(g); d != nil {
+			out.Decls = append(out.Decls, d)
+		}
+	}
+	return out
+}
+
+// badLines lists the lines that already have a lexical error, so that the
+// parser does not pile a second, derived error on them.
+func badLines(f *token.File, errs *diag.Collector) map[int]bool {
+	bad := map[int]bool{}
+	for _, d := range errs.List().Errors() {
+		if d.Pos.Filename == f.Name() {
+			bad[d.Pos.Line] = true
+		}
+	}
+	return bad
+}
+
+// splitItems cuts the token stream into top-level items: a new item starts
+// at every token that begins a line at indentation level zero. Each item
+// gets its own EOF token.
+func splitItems(toks []lexer.Token) [][]lexer.Token {
+	var items [][]lexer.Token
+	depth, start := 0, 0
+	for i, t := range toks {
+		if t.EOF() {
+			break
+		}
+		switch t.Type {
+		case scanner.Indent:
+			depth++
+		case scanner.Dedent:
+			depth--
+		}
+		next := toks[i+1]
+		atEnd := t.Type == scanner.Newline || t.Type == scanner.Dedent
+		if depth == 0 && atEnd && next.Type != scanner.Indent {
+			items = append(items, withEOF(toks[start:i+1], next))
+			start = i + 1
+		}
+	}
+	if last := toks[len(toks)-1]; start < len(toks)-1 {
+		items = append(items, withEOF(toks[start:len(toks)-1], last))
+	}
+	return items
+}
+
+// nextItem marks the EOF token that ends an item before the end of the
+// file, so that messages can say what really comes next.
+const nextItem = "\x00next item"
+
+func withEOF(toks []lexer.Token, end lexer.Token) []lexer.Token {
+	out := make([]lexer.Token, len(toks), len(toks)+1)
+	copy(out, toks)
+	eof := lexer.EOFToken(end.Pos)
+	if !end.EOF() {
+		eof.Value = nextItem
+	}
+	return append(out, eof)
+}
+
+// reportLines parses each line of a failed item alone and reports the
+// lines that are wrong by themselves. It returns false when every line
+// parses, that is when the error is in how the lines fit together.
+func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool) bool {
+	p, err := lineParser()
+	if err != nil {
+		return false
+	}
+	found := false
+	var line []lexer.Token
+	for _, t := range item {
+		switch {
+		case t.Type == scanner.Indent || t.Type == scanner.Dedent:
+			continue
+		case t.EOF():
+			if len(line) == 0 {
+				continue
+			}
+			t = lexer.Token{Type: scanner.Newline, Pos: t.Pos}
+		}
+		line = append(line, t)
+		if t.Type != scanner.Newline {
+			continue
+		}
+		toks := withEOF(line, lexer.EOFToken(t.Pos))
+		line = nil
+		lx, err := lexer.Upgrade(scanner.NewTokenLexer(toks))
+		if err != nil {
+			continue
+		}
+		if _, err := p.ParseFromLexer(lx); err != nil {
+			reportSyntax(errs, err, toks, bad)
+			found = true
+		}
+	}
+	return found
+}
+
+// reportSyntax turns a participle error into one diagnostic in the words of
+// the language: "expected X, found Y", as Go's parser says it.
+func reportSyntax(errs *diag.Collector, err error, item []lexer.Token, bad map[int]bool) {
+	var perr participle.Error
+	if !errors.As(err, &perr) {
+		errs.Errorf(token.PosOf(item[0].Pos.Offset), token.NoPos, "syntax error: %v", err)
+		return
+	}
+	pos := perr.Position()
+	if bad[pos.Line] {
+		return
+	}
+	tok, ok := tokenAt(item, pos.Offset)
+	msg := perr.Message()
+	var exp []string
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) {
+		tok, ok = ute.Unexpected, true
+		if i := strings.Index(ute.Message(), "(expected "); i >= 0 {
+			exp = firstExpected(strings.TrimSuffix(ute.Message()[i+len("(expected "):], ")"))
+		}
+		if len(exp) > 0 {
+			msg = "expected " + orList(exp) + ", found " + describe(tok)
+		} else {
+			msg = "unexpected " + describe(tok)
+		}
+	}
+	start := token.PosOf(pos.Offset)
+	end := token.NoPos
+	if ok && tok.Type != scanner.Newline && !tok.EOF() && tok.Value != "" {
+		end = start + token.Pos(len(tok.Value))
+	}
+	hint := ""
+	if ok {
+		hint = hintFor(tok)
+	}
+	if len(exp) > 0 && exp[0] == elemWords["<indent>"] {
+		// The header ended with ':' and nothing followed on its line or
+		// indented below it. Point at the end of the header.
+		if prev, found := tokenBefore(item, pos.Offset); found {
+			start, end = token.PosOf(prev.Pos.Offset), token.NoPos
+		}
+		msg = "expected an indented block after ':', found " + describe(tok)
+		hint = "or write one statement after the ':' on the same line"
+	}
+	errs.Add(diag.Error, start, end, hint, "%s", msg)
+}
+
+// tokenBefore returns the last non-layout token before offset off.
+func tokenBefore(item []lexer.Token, off int) (lexer.Token, bool) {
+	var prev lexer.Token
+	found := false
+	for _, t := range item {
+		if t.Pos.Offset >= off && found {
+			break
+		}
+		if t.Type == scanner.Indent || t.Type == scanner.Dedent || t.EOF() {
+			continue
+		}
+		if t.Pos.Offset < off || !found {
+			prev, found = t, t.Pos.Offset < off
+		}
+	}
+	return prev, found
+}
+
+func tokenAt(item []lexer.Token, off int) (lexer.Token, bool) {
+	for _, t := range item {
+		if t.Pos.Offset == off {
+			return t, true
+		}
+	}
+	return lexer.Token{}, false
+}
+
+// describe names a token the way a user reads it.
+func describe(t lexer.Token) string {
+	switch {
+	case t.EOF() && t.Value == nextItem:
+		return "the next unindented line"
+	case t.EOF():
+		return "end of file"
+	case t.Type == scanner.Newline:
+		return "end of line"
+	case t.Type == scanner.Indent:
+		return "indentation"
+	case t.Type == scanner.Dedent:
+		return "end of indented block"
+	case t.Type == scanner.Keyword:
+		return fmt.Sprintf("keyword %q", t.Value)
+	case t.Type == scanner.Ident:
+		return fmt.Sprintf("name %q", t.Value)
+	case t.Type == scanner.Int || t.Type == scanner.IPv4:
+		return fmt.Sprintf("number %s", t.Value)
+	}
+	return fmt.Sprintf("%q", t.Value)
+}
+
+func hintFor(t lexer.Token) string {
+	switch t.Value {
+	case "=":
+		return "use == to compare"
+	case "&&":
+		return "use and"
+	case "||":
+		return "use or"
+	case "!":
+		return "use not, or != to compare"
+	}
+	switch {
+	case t.Type == scanner.Indent:
+		return "only the lines after a header ending in ':' are indented"
+	case t.Value == "else":
+		return "else goes at the indentation of its if, on the line after the if's body"
+	case t.Value == "if":
+		return "an if on the same line as ':' takes one simple statement; put nested ifs in an indented block"
+	}
+	return ""
+}

@@ -1,0 +1,330 @@
+// Package scanner turns sockc source into tokens for the parser: it wraps a
+// participle lexer and synthesizes Newline, Indent and Dedent tokens from the
+// layout of the lines, with a stack of open indentation levels.
+package scanner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/lang/token"
+)
+
+// Token types seen by the parser. EOF is participle's.
+const (
+	EOF     = lexer.EOF
+	Newline = lexer.TokenType(-(iota + 2))
+	Indent
+	Dedent
+	Keyword
+	Ident
+	Int
+	IPv4
+	Punct
+)
+
+var symbols = map[string]lexer.TokenType{
+	"EOF":     EOF,
+	"Newline": Newline,
+	"Indent":  Indent,
+	"Dedent":  Dedent,
+	"Keyword": Keyword,
+	"Ident":   Ident,
+	"Int":     Int,
+	"IPv4":    IPv4,
+	"Punct":   Punct,
+}
+
+// Keywords are the reserved words; every other word is an identifier (map
+// names, fields, hook words such as msg or established, type names).
+var Keywords = []string{
+	"on", "to", "if", "else", "and", "or", "not", "in",
+	"redirect", "peer", "ingress", "pass", "drop", "apply", "cork",
+	"length", "update", "count", "key", "max", "sockmap", "sockhash",
+}
+
+// IsKeyword reports whether s is reserved.
+func IsKeyword(s string) bool {
+	for _, k := range Keywords {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// rawRules is the line-blind lexer that the Scanner wraps. Every byte
+// matches some rule (Invalid is the catch-all), so lexing never stops early
+// and each bad character gets its own diagnostic.
+func rawRules() []lexer.SimpleRule {
+	return []lexer.SimpleRule{
+		{Name: "Comment", Pattern: `#[^\n]*`},
+		{Name: "Newline", Pattern: `\r?\n`},
+		{Name: "Space", Pattern: `[ \t\r]+`},
+		{Name: "Number", Pattern: `[0-9][0-9A-Za-z_]*(\.[0-9A-Za-z_]+)*`},
+		{Name: "Word", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
+		{Name: "Punct", Pattern: `==|!=|<=|>=|<<|>>|\.\.|[-+&|^<>():,/=!.*%\[\]{};]`},
+		{Name: "Invalid", Pattern: `.`},
+	}
+}
+
+// Comment is a '#' comment, kept for tools that rewrite source.
+type Comment struct {
+	Pos  token.Pos
+	Text string // including the leading '#'
+}
+
+// Result is a scanned file.
+type Result struct {
+	Tokens   []lexer.Token // ends with an EOF token
+	Comments []Comment
+}
+
+// Scan tokenizes f, reporting lexical and indentation errors to errs. It
+// always returns a complete token stream so that parsing can go on.
+func Scan(f *token.File, errs *diag.Collector) Result {
+	s := &scanner{file: f, errs: errs, levels: []string{""}}
+	s.checkEncoding()
+	s.run()
+	return Result{Tokens: s.out, Comments: s.comments}
+}
+
+type scanner struct {
+	file     *token.File
+	errs     *diag.Collector
+	out      []lexer.Token
+	comments []Comment
+	levels   []string // the indentation strings of open blocks; levels[0] == ""
+}
+
+// maxEncodingErrors bounds the reports for a file full of binary junk.
+const maxEncodingErrors = 10
+
+func (s *scanner) checkEncoding() {
+	src := s.file.Source()
+	n := 0
+	for i := 0; i < len(src) && n < maxEncodingErrors; {
+		r, size := utf8.DecodeRune(src[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			s.errs.Errorf(token.PosOf(i), token.NoPos, "invalid UTF-8 encoding")
+			n++
+		case r == 0:
+			s.errs.Errorf(token.PosOf(i), token.NoPos, "invalid NUL character")
+			n++
+		case r == '\uFEFF' && i > 0:
+			s.errs.Errorf(token.PosOf(i), token.NoPos, "invalid BOM in the middle of the file")
+			n++
+		}
+		i += size
+	}
+}
+
+func (s *scanner) run() {
+	src := string(s.file.Source())
+	start := 0
+	if strings.HasPrefix(src, "\uFEFF") {
+		start = 3
+	}
+	def := lexer.MustSimple(rawRules())
+	lx, err := def.LexString(s.file.Name(), src[start:])
+	if err != nil {
+		s.errs.Errorf(token.PosOf(0), token.NoPos, "%v", err)
+		s.out = append(s.out, lexer.EOFToken(s.lexPos(len(src))))
+		return
+	}
+	syms := lexer.SymbolsByRune(def)
+
+	atLineStart := true
+	lineHasContent := false
+	indent, indentOff := "", start
+	badChars := 0
+	for {
+		t, err := lx.Next()
+		if err != nil {
+			s.errs.Errorf(token.PosOf(start+t.Pos.Offset), token.NoPos, "%v", err)
+			break
+		}
+		if t.EOF() {
+			break
+		}
+		off := start + t.Pos.Offset
+		switch syms[t.Type] {
+		case "Space":
+			if atLineStart {
+				indent, indentOff = t.Value, off
+			}
+			continue
+		case "Comment":
+			s.comments = append(s.comments, Comment{Pos: token.PosOf(off), Text: strings.TrimRight(t.Value, "\r")})
+			continue
+		case "Newline":
+			if lineHasContent {
+				s.emit(Newline, "\n", off)
+			}
+			atLineStart, lineHasContent = true, false
+			indent, indentOff = "", off+len(t.Value)
+			continue
+		case "Invalid":
+			r, _ := utf8.DecodeRuneInString(t.Value)
+			if badChars < maxEncodingErrors && r != utf8.RuneError && r != 0 && r != '\uFEFF' {
+				s.errs.Errorf(token.PosOf(off), token.NoPos, "invalid character %s", describeRune(r))
+				badChars++
+			}
+			continue
+		}
+		if atLineStart {
+			s.layout(indent, indentOff, off)
+			atLineStart = false
+		}
+		lineHasContent = true
+		switch syms[t.Type] {
+		case "Word":
+			if IsKeyword(t.Value) {
+				s.emit(Keyword, t.Value, off)
+			} else {
+				s.emit(Ident, t.Value, off)
+			}
+		case "Number":
+			if strings.Contains(t.Value, ".") {
+				s.emit(IPv4, t.Value, off)
+			} else {
+				s.emit(Int, t.Value, off)
+			}
+		default:
+			s.emit(Punct, t.Value, off)
+		}
+	}
+	end := len(src)
+	if lineHasContent {
+		s.emit(Newline, "", end)
+	}
+	for len(s.levels) > 1 {
+		s.levels = s.levels[:len(s.levels)-1]
+		s.emit(Dedent, "", end)
+	}
+	s.out = append(s.out, lexer.EOFToken(s.lexPos(end)))
+}
+
+// layout compares the indentation of a line whose first token is at off with
+// the open levels and emits Indent or Dedent tokens.
+func (s *scanner) layout(indent string, indentOff, off int) {
+	if strings.Contains(indent, " ") && strings.Contains(indent, "\t") {
+		s.errs.Add(diag.Error, token.PosOf(indentOff), token.PosOf(off),
+			"indent a block with either tabs or spaces, not both",
+			"indentation mixes tabs and spaces")
+	}
+	top := s.levels[len(s.levels)-1]
+	switch {
+	case indent == top:
+		return
+	case strings.HasPrefix(indent, top):
+		s.levels = append(s.levels, indent)
+		s.emit(Indent, "", off)
+		return
+	case strings.HasPrefix(top, indent):
+		for len(s.levels) > 1 && len(s.levels[len(s.levels)-1]) > len(indent) {
+			s.levels = s.levels[:len(s.levels)-1]
+			s.emit(Dedent, "", off)
+		}
+		if s.levels[len(s.levels)-1] != indent {
+			s.errs.Errorf(token.PosOf(indentOff), token.PosOf(off),
+				"unindent does not match any outer indentation level")
+		}
+		return
+	}
+	// Neither is a prefix of the other: the line and its block disagree on
+	// tabs versus spaces. Report it, then go by width to keep parsing.
+	s.errs.Add(diag.Error, token.PosOf(indentOff), token.PosOf(off),
+		"indent a block with either tabs or spaces, not both",
+		"mixed indentation: this line is indented with %s, its block with %s", kind(indent), kind(top))
+	switch {
+	case len(indent) > len(top):
+		s.levels = append(s.levels, indent)
+		s.emit(Indent, "", off)
+	case len(indent) < len(top):
+		for len(s.levels) > 1 && len(s.levels[len(s.levels)-1]) > len(indent) {
+			s.levels = s.levels[:len(s.levels)-1]
+			s.emit(Dedent, "", off)
+		}
+	default:
+		s.levels[len(s.levels)-1] = indent
+	}
+}
+
+func kind(indent string) string {
+	switch {
+	case strings.Contains(indent, " ") && strings.Contains(indent, "\t"):
+		return "tabs and spaces"
+	case strings.Contains(indent, "\t"):
+		return "tabs"
+	}
+	return "spaces"
+}
+
+func (s *scanner) emit(typ lexer.TokenType, value string, off int) {
+	s.out = append(s.out, lexer.Token{Type: typ, Value: value, Pos: s.lexPos(off)})
+}
+
+func (s *scanner) lexPos(off int) lexer.Position {
+	p := s.file.Position(token.PosOf(off))
+	return lexer.Position{Filename: p.Filename, Offset: off, Line: p.Line, Column: p.Column}
+}
+
+func describeRune(r rune) string {
+	if r < ' ' || r == 0x7f {
+		return fmt.Sprintf("U+%04X", r)
+	}
+	return fmt.Sprintf("%q (U+%04X)", r, r)
+}
+
+// Definition returns a participle lexer definition with the Scanner's token
+// types. Parsers are built with it so that grammars can name Newline, Indent
+// and Dedent; its Lex method scans with errors turned into a Go error.
+func Definition() lexer.Definition { return definition{} }
+
+type definition struct{}
+
+func (definition) Symbols() map[string]lexer.TokenType { return symbols }
+
+func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
+	src, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filename, err)
+	}
+	f := token.NewFile(filename, src)
+	c := diag.NewCollector(f)
+	res := Scan(f, c)
+	if err := c.List().Err(); err != nil {
+		return nil, err
+	}
+	return NewTokenLexer(res.Tokens), nil
+}
+
+// TokenLexer replays a token slice as a participle Lexer; the slice must end
+// with an EOF token.
+type TokenLexer struct {
+	toks []lexer.Token
+	i    int
+}
+
+// NewTokenLexer returns a Lexer over toks.
+func NewTokenLexer(toks []lexer.Token) *TokenLexer { return &TokenLexer{toks: toks} }
+
+// Next returns the next token, repeating the final EOF forever.
+func (l *TokenLexer) Next() (lexer.Token, error) {
+	if l.i >= len(l.toks) {
+		if len(l.toks) == 0 {
+			return lexer.EOFToken(lexer.Position{}), nil
+		}
+		return l.toks[len(l.toks)-1], nil
+	}
+	t := l.toks[l.i]
+	l.i++
+	return t, nil
+}

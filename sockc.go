@@ -1,0 +1,81 @@
+// Package sockc compiles sockc socket-redirect programs (SOCKMAP/SOCKHASH
+// with sk_msg, sk_skb and sockops handlers) to eBPF. It is the embedding
+// API of the compiler; the runtime package loads and attaches the result.
+package sockc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/codegen"
+	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/lang/parser"
+	"github.com/sockc/sockc/lang/token"
+)
+
+// Output is a compiled file.
+type Output struct {
+	// Spec holds the maps and programs, ready for ebpf.NewCollection or
+	// the ELF writer.
+	Spec *ebpf.CollectionSpec
+	// Program is the checked file: maps with their key layouts, handlers
+	// and counters.
+	Program *check.Program
+	// Warnings are the diagnostics that did not stop compilation.
+	Warnings diag.List
+}
+
+// Compile compiles one .sock file. On failure the error is a diag.List
+// holding every diagnostic of the file (errors and warnings), each with its
+// position.
+func Compile(filename string, src []byte) (*ebpf.CollectionSpec, error) {
+	out, err := Build(filename, src)
+	if err != nil {
+		return nil, err
+	}
+	return out.Spec, nil
+}
+
+// Check parses and checks a file without generating code. It returns all
+// diagnostics, sorted by position; the file is clean when the list has no
+// errors.
+func Check(filename string, src []byte) diag.List {
+	f := token.NewFile(filename, src)
+	errs := diag.NewCollector(f)
+	check.Check(parser.ParseFile(f, errs), errs)
+	return errs.List()
+}
+
+// Build compiles a file and returns the spec with the checked program and
+// warnings. The error, if any, is a diag.List.
+func Build(filename string, src []byte) (out *Output, err error) {
+	f := token.NewFile(filename, src)
+	errs := diag.NewCollector(f)
+	defer func() {
+		// A panic here is a bug in sockc, never the user's fault: report
+		// it as a diagnostic rather than crash the embedding program.
+		if r := recover(); r != nil {
+			errs.Errorf(token.NoPos, token.NoPos, "internal compiler error: %v (please report this with the input file)", r)
+			out, err = nil, errs.List()
+		}
+	}()
+	ast := parser.ParseFile(f, errs)
+	prog := check.Check(ast, errs)
+	if errs.HasErrors() {
+		return nil, errs.List()
+	}
+	spec, gerr := codegen.Generate(prog, f)
+	if gerr != nil {
+		var ce *codegen.Error
+		if errors.As(gerr, &ce) {
+			errs.Errorf(ce.Pos, ce.End, "%s", ce.Msg)
+		} else {
+			errs.Errorf(token.NoPos, token.NoPos, "%s", fmt.Sprintf("code generation: %v", gerr))
+		}
+		return nil, errs.List()
+	}
+	return &Output{Spec: spec, Program: prog, Warnings: errs.List()}, nil
+}
