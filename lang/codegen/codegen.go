@@ -150,4 +150,3 @@ func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*eb
 		License:      License,
 	}, nil
 }
-

@@ -57,8 +57,8 @@ type gMapRef struct {
 
 type gBody struct {
 	Tokens []lexer.Token
-	Block  []*gStmt  `parser:"Newline Indent @@+ Dedent"`
-	Inline *gInline  `parser:"| @@ Newline"`
+	Block  []*gStmt `parser:"Newline Indent @@+ Dedent"`
+	Inline *gInline `parser:"| @@ Newline"`
 }
 
 type gInline struct {
