@@ -294,6 +294,7 @@ func (c *checker) hookPairs() {
 
 // suggest returns the candidate closest to s, if it is close enough.
 func suggest(s string, candidates []string) string {
+	candidates = append([]string(nil), candidates...)
 	sort.Strings(candidates)
 	best, bestD := "", maxSuggestion+1
 	for _, cand := range candidates {

@@ -14,7 +14,7 @@ func (c *checker) cond(h *Handler, e ast.Expr) {
 	t := c.top(h, e)
 	if t != Invalid && t != Bool {
 		c.errs.Add(diag.Error, e.Pos(), e.End(), "compare it, e.g. "+exampleCompare(t),
-			"condition is a %s, not a comparison", t)
+			"condition is %s, not a comparison", t.A())
 	}
 }
 
@@ -91,7 +91,7 @@ func (c *checker) expr(h *Handler, e ast.Expr, depth int) Type {
 			return Invalid
 		}
 		if t != Bool {
-			c.errorf(e.X, "not needs a condition, not a %s", t)
+			c.errorf(e.X, "not needs a condition, not %s", t.A())
 			return Invalid
 		}
 		if v, ok := c.prog.Bools[e.X]; ok {
@@ -155,7 +155,7 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 			t Type
 		}{{e.X, x}, {e.Y, y}} {
 			if side.t != Bool {
-				c.errorf(side.e, "%s needs conditions on both sides; this is a %s", e.Op, side.t)
+				c.errorf(side.e, "%s needs conditions on both sides; this is %s", e.Op, side.t.A())
 				return Invalid
 			}
 		}
@@ -178,7 +178,7 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 		t Type
 	}{{e.X, x}, {e.Y, y}} {
 		if !side.t.Numeric() {
-			c.errorf(side.e, "operator %s needs integers; this is a %s", e.Op, side.t)
+			c.errorf(side.e, "operator %s needs integers; this is %s", e.Op, side.t.A())
 			return Invalid
 		}
 	}
@@ -243,7 +243,7 @@ func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
 			if x == IP4 {
 				hint = "use remote_ip4 in 10.0.0.0/8 for address ranges"
 			}
-			c.errs.Add(diag.Error, e.OpPos, e.OpPos+ast.OpLen(e.Op), hint, "%ss have no order; only == and != compare them", x)
+			c.errs.Add(diag.Error, e.OpPos, e.OpPos+ast.OpLen(e.Op), hint, "%s have no order; only == and != compare them", x.Plural())
 			return Invalid
 		}
 	default:
@@ -306,7 +306,7 @@ func (c *checker) in(h *Handler, e *ast.InExpr, depth int) Type {
 		if x == IP4 {
 			hint = "use a CIDR: remote_ip4 in 10.0.0.0/8"
 		}
-		c.errs.Add(diag.Error, e.X.Pos(), e.X.End(), hint, "a range needs an integer or port on the left; this is a %s", x)
+		c.errs.Add(diag.Error, e.X.Pos(), e.X.End(), hint, "a range needs an integer or port on the left; this is %s", x.A())
 		return Invalid
 	}
 	lv, lok := c.prog.Consts[e.Range.Lo]
@@ -339,7 +339,7 @@ func (c *checker) inCIDR(e *ast.InExpr, x Type) Type {
 		return Invalid
 	}
 	if x != IP4 {
-		c.errorf(e.X, "a CIDR needs an ip4 address on the left; this is a %s", x)
+		c.errorf(e.X, "a CIDR needs an ip4 address on the left; this is %s", x.A())
 		return Invalid
 	}
 	if cidr.Bits.Value > 32 {

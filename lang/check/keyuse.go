@@ -129,7 +129,7 @@ func (c *checker) match(m *Map, u keyUse, origin string) {
 		arg, t := u.args[i], u.types[i]
 		if !fits(comp, t) {
 			c.errs.Add(diag.Error, arg.Pos(), arg.End(), declHint,
-				"component %d of the key of map %s is %s; %s is a %s", i+1, m.Name, comp, exprText(arg), t)
+				"component %d of the key of map %s is %s; %s is %s", i+1, m.Name, comp, exprText(arg), t.A())
 			continue
 		}
 		if v, ok := c.prog.Consts[arg]; ok && comp == keys.Port && v > 0xffff {

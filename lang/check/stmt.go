@@ -38,11 +38,11 @@ func (c *checker) allowed(h *Handler, n ast.Node, s hook.Stmt, name string) bool
 func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 	switch s := s.(type) {
 	case *ast.PassStmt:
-		c.allowed(h, s, hook.StmtPass, "pass")
-		return true
+		// A statement the hook refuses does not end the block, so that
+		// the lines after it are not reported as unreachable as well.
+		return c.allowed(h, s, hook.StmtPass, "pass")
 	case *ast.DropStmt:
-		c.allowed(h, s, hook.StmtDrop, "drop")
-		return true
+		return c.allowed(h, s, hook.StmtDrop, "drop")
 	case *ast.IfStmt:
 		if depth >= MaxNesting {
 			c.errorf(s, "if statements nested too deeply (more than %d)", MaxNesting)
@@ -67,11 +67,11 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 		}
 	case *ast.LengthStmt:
 		if !c.allowed(h, s, hook.StmtLength, "length") {
-			return true
+			return false
 		}
 		if s.X != nil {
 			if t := c.value(h, s.X); t != Invalid && !t.Numeric() {
-				c.errorf(s.X, "length needs a byte count, not a %s", t)
+				c.errorf(s.X, "length needs a byte count, not %s", t.A())
 			}
 		}
 		return true
@@ -158,7 +158,7 @@ func (c *checker) byteCount(h *Handler, e ast.Expr, stmt string) {
 		return
 	}
 	if !t.Numeric() {
-		c.errorf(e, "%s needs a byte count, not a %s", stmt, t)
+		c.errorf(e, "%s needs a byte count, not %s", stmt, t.A())
 		return
 	}
 	if v, ok := c.prog.Consts[e]; ok && v == 0 {

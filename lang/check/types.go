@@ -1,6 +1,8 @@
 package check
 
 import (
+	"strings"
+
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/hook"
 	"github.com/sockc/sockc/lang/keys"
@@ -38,6 +40,23 @@ func (t Type) String() string {
 		return "address family"
 	}
 	return "invalid"
+}
+
+// A returns the type's name with its article: "an integer".
+func (t Type) A() string {
+	s := t.String()
+	if strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
+}
+
+// Plural returns the plural of the type's name.
+func (t Type) Plural() string {
+	if t == IP4 || t == IP6 {
+		return t.String() + "es"
+	}
+	return t.String() + "s"
 }
 
 // Numeric reports whether t takes part in arithmetic and ordering.

@@ -108,28 +108,38 @@ func (e *emitter) jumpReg(op asm.JumpOp, dst, src asm.Register, l label) {
 	e.refs[l]++
 }
 
-// finish removes jumps to the next instruction, then resolves every jump
-// to a raw offset.
+// finish resolves labels, cleans up the control flow and computes jump
+// offsets. The cleanup is what an optimizer's last pass does: jumps to
+// jumps are threaded, a conditional jump over an unconditional one is
+// inverted, jumps to the next instruction go, and so does every
+// instruction that became unreachable (the verifier rejects those).
 func (e *emitter) finish(name string) (asm.Instructions, error) {
-	for changed := true; changed; {
-		changed = false
-		for i := 0; i < len(e.code); i++ {
-			if e.code[i].target != noLabel && e.labels[e.code[i].target] == i+1 {
-				e.remove(i)
-				changed = true
-				i--
-			}
+	code := make([]flat, len(e.code))
+	for i, s := range e.code {
+		code[i] = flat{ins: s.ins, target: -1}
+		if s.target != noLabel {
+			code[i].target = e.labels[s.target]
 		}
 	}
-	raw := make([]int, len(e.code)+1)
-	for i, s := range e.code {
-		raw[i+1] = raw[i] + int(s.ins.Size()/asm.InstructionSize)
+	for changed := true; changed; {
+		changed = threadJumps(code)
+		var c bool
+		code, c = invertOverJumps(code)
+		changed = changed || c
+		code, c = dropJumpsToNext(code)
+		changed = changed || c
+		code, c = dropUnreachable(code)
+		changed = changed || c
 	}
-	out := make(asm.Instructions, len(e.code))
-	for i, s := range e.code {
-		ins := s.ins
-		if s.target != noLabel {
-			off := raw[e.labels[s.target]] - raw[i] - 1
+	raw := make([]int, len(code)+1)
+	for i, f := range code {
+		raw[i+1] = raw[i] + int(f.ins.Size()/asm.InstructionSize)
+	}
+	out := make(asm.Instructions, len(code))
+	for i, f := range code {
+		ins := f.ins
+		if f.target >= 0 {
+			off := raw[f.target] - raw[i] - 1
 			if off > math.MaxInt16 || off < math.MinInt16 {
 				return nil, fmt.Errorf("program %s is too large: a jump spans %d instructions, more than the %d BPF allows", name, off, math.MaxInt16)
 			}
@@ -152,11 +162,115 @@ func (e *emitter) finish(name string) (asm.Instructions, error) {
 	return out, nil
 }
 
-func (e *emitter) remove(i int) {
-	e.code = append(e.code[:i], e.code[i+1:]...)
-	for l, at := range e.labels {
-		if at > i {
-			e.labels[l] = at - 1
+// flat is an instruction whose jump target is an instruction index.
+type flat struct {
+	ins    asm.Instruction
+	target int // -1 unless ins is a jump
+}
+
+func isJa(f flat) bool {
+	return f.target >= 0 && f.ins.OpCode.JumpOp() == asm.Ja
+}
+
+// ends reports whether control never falls through f.
+func ends(f flat) bool {
+	return isJa(f) || f.ins.OpCode.JumpOp() == asm.Exit
+}
+
+func threadJumps(code []flat) bool {
+	changed := false
+	for i := range code {
+		for hops := 0; code[i].target >= 0 && hops < len(code); hops++ {
+			t := code[i].target
+			if !isJa(code[t]) || code[t].target == t {
+				break
+			}
+			code[i].target = code[t].target
+			changed = true
 		}
 	}
+	return changed
 }
+
+var inverse = map[asm.JumpOp]asm.JumpOp{
+	asm.JEq: asm.JNE, asm.JNE: asm.JEq, asm.JGT: asm.JLE, asm.JLE: asm.JGT, asm.JGE: asm.JLT, asm.JLT: asm.JGE,
+	asm.JSGT: asm.JSLE, asm.JSLE: asm.JSGT, asm.JSGE: asm.JSLT, asm.JSLT: asm.JSGE,
+}
+
+// invertOverJumps rewrites "if c goto L; goto M; L:" as "if !c goto M; L:".
+func invertOverJumps(code []flat) ([]flat, bool) {
+	changed := false
+	for i := 0; i+2 <= len(code)-1; i++ {
+		f := code[i]
+		inv, ok := inverse[f.ins.OpCode.JumpOp()]
+		if f.target != i+2 || isJa(f) || !ok || !isJa(code[i+1]) || targeted(code, i+1) {
+			continue
+		}
+		code[i].ins.OpCode = f.ins.OpCode.SetJumpOp(inv)
+		code[i].target = code[i+1].target
+		code = removeAt(code, i+1)
+		changed = true
+	}
+	return code, changed
+}
+
+func targeted(code []flat, i int) bool {
+	for _, f := range code {
+		if f.target == i {
+			return true
+		}
+	}
+	return false
+}
+
+func dropJumpsToNext(code []flat) ([]flat, bool) {
+	changed := false
+	for i := 0; i < len(code); i++ {
+		if code[i].target == i+1 {
+			code = removeAt(code, i)
+			changed = true
+			i--
+		}
+	}
+	return code, changed
+}
+
+func dropUnreachable(code []flat) ([]flat, bool) {
+	seen := make([]bool, len(code))
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i >= len(code) || seen[i] {
+			continue
+		}
+		seen[i] = true
+		if code[i].target >= 0 {
+			work = append(work, code[i].target)
+		}
+		if !ends(code[i]) {
+			work = append(work, i+1)
+		}
+	}
+	changed := false
+	for i := len(code) - 1; i >= 0; i-- {
+		if !seen[i] {
+			code = removeAt(code, i)
+			changed = true
+		}
+	}
+	return code, changed
+}
+
+// removeAt deletes instruction i; jumps past it move back by one, jumps to
+// it now land on its successor.
+func removeAt(code []flat, i int) []flat {
+	code = append(code[:i], code[i+1:]...)
+	for j := range code {
+		if code[j].target > i {
+			code[j].target--
+		}
+	}
+	return code
+}
+

@@ -30,6 +30,7 @@ type gen struct {
 	// ctx holds the context pointer: r1 on entry, r6 when it must
 	// survive helper calls.
 	ctx          asm.Register
+	r1IsCtx      bool // r1 still holds the context pointer (no call, no reuse yet)
 	calls        int  // helper calls emitted so far
 	ctxAfterCall bool // the context was used after a helper call
 
@@ -43,7 +44,7 @@ type gen struct {
 var scratchOrder = []asm.Register{asm.R2, asm.R3, asm.R4, asm.R5, asm.R0, asm.R1, asm.R7, asm.R8, asm.R9}
 
 func newGen(p *check.Program, ls *lines, k hook.Kind, ctx asm.Register) *gen {
-	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx}
+	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx, r1IsCtx: true}
 	for _, r := range scratchOrder {
 		if r != ctx {
 			g.free = append(g.free, r)
@@ -61,6 +62,9 @@ func (g *gen) alloc() asm.Register {
 	}
 	r := g.free[0]
 	g.free = g.free[1:]
+	if r == asm.R1 {
+		g.r1IsCtx = false
+	}
 	return r
 }
 
@@ -69,6 +73,9 @@ func (g *gen) take(r asm.Register) {
 	for i, f := range g.free {
 		if f == r {
 			g.free = append(g.free[:i], g.free[i+1:]...)
+			if r == asm.R1 {
+				g.r1IsCtx = false
+			}
 			return
 		}
 	}
@@ -113,7 +120,11 @@ func (g *gen) body(hs []*check.Handler) {
 		return
 	}
 	h := hs[0]
-	g.block(h.Decl.Body.Stmts, true)
+	after := contPass
+	if g.hook == hook.StreamParser {
+		after = contOther
+	}
+	g.block(h.Decl.Body.Stmts, after)
 	g.at(h.Decl)
 	switch {
 	case g.hook == hook.StreamParser:
@@ -148,7 +159,7 @@ func (g *gen) sockops(hs []*check.Handler) {
 			g.jumpImm(asm.JGT, r, uint32(ops[len(ops)-1]-ops[0]), skip)
 		}
 		g.release(r)
-		g.block(h.Decl.Body.Stmts, false)
+		g.block(h.Decl.Body.Stmts, contOther)
 		g.bind(skip)
 	}
 	g.at(hs[len(hs)-1].Decl)
@@ -156,19 +167,39 @@ func (g *gen) sockops(hs []*check.Handler) {
 	g.exit()
 }
 
-// block compiles a statement list. tailPass says that falling off the end
-// of the list leads straight to the pass epilogue.
-func (g *gen) block(stmts []ast.Stmt, tailPass bool) {
+// cont says where control goes after a statement: straight to the pass
+// or drop epilogue, or on to other code.
+type cont int
+
+const (
+	contOther cont = iota
+	contPass
+	contDrop
+)
+
+// block compiles a statement list; after is where control goes when the
+// list ends.
+func (g *gen) block(stmts []ast.Stmt, after cont) {
 	for i, s := range stmts {
-		var next ast.Stmt
+		next := after
 		if i+1 < len(stmts) {
-			next = stmts[i+1]
+			next = contOf(stmts[i+1])
 		}
-		g.stmt(s, next, tailPass)
+		g.stmt(s, next)
 	}
 }
 
-func (g *gen) stmt(s, next ast.Stmt, tailPass bool) {
+func contOf(s ast.Stmt) cont {
+	switch s.(type) {
+	case *ast.PassStmt:
+		return contPass
+	case *ast.DropStmt:
+		return contDrop
+	}
+	return contOther
+}
+
+func (g *gen) stmt(s ast.Stmt, next cont) {
 	g.at(s)
 	switch s := s.(type) {
 	case *ast.PassStmt:
@@ -176,9 +207,9 @@ func (g *gen) stmt(s, next ast.Stmt, tailPass bool) {
 	case *ast.DropStmt:
 		g.jump(g.drop)
 	case *ast.IfStmt:
-		g.ifStmt(s, next, tailPass)
+		g.ifStmt(s, next)
 	case *ast.RedirectStmt:
-		g.redirect(s, next, tailPass)
+		g.redirect(s, next)
 	case *ast.ApplyStmt:
 		g.msgBytes(asm.FnMsgApplyBytes, s.Bytes)
 	case *ast.CorkStmt:
@@ -192,37 +223,32 @@ func (g *gen) stmt(s, next ast.Stmt, tailPass bool) {
 	}
 }
 
-// fallsToPass reports whether control after a statement reaches the pass
-// epilogue directly: the next statement is pass, or there is none and the
-// block's end does.
-func fallsToPass(next ast.Stmt, tailPass bool) bool {
-	if next == nil {
-		return tailPass
-	}
-	_, ok := next.(*ast.PassStmt)
-	return ok
-}
-
-func (g *gen) ifStmt(s *ast.IfStmt, next ast.Stmt, tailPass bool) {
-	// `if C: pass` and `if C: drop` jump straight to the epilogue.
-	if s.Else == nil && len(s.Then.Stmts) == 1 {
+func (g *gen) ifStmt(s *ast.IfStmt, next cont) {
+	// `if C: pass` and `if C: drop` jump straight to the epilogue; an
+	// else body then simply follows.
+	if len(s.Then.Stmts) == 1 {
+		var target label = noLabel
 		switch s.Then.Stmts[0].(type) {
 		case *ast.PassStmt:
-			g.branch(s.Cond, true, g.pass)
-			return
+			target = g.pass
 		case *ast.DropStmt:
-			g.branch(s.Cond, true, g.drop)
+			target = g.drop
+		}
+		if target != noLabel {
+			g.branch(s.Cond, true, target)
+			if s.Else != nil {
+				g.block(s.Else.Stmts, next)
+			}
 			return
 		}
 	}
-	after := fallsToPass(next, tailPass)
 	els, end := g.newLabel(), g.newLabel()
 	g.branch(s.Cond, false, els)
-	g.block(s.Then.Stmts, after)
+	g.block(s.Then.Stmts, next)
 	if s.Else != nil {
 		g.jump(end)
 		g.bind(els)
-		g.block(s.Else.Stmts, after)
+		g.block(s.Else.Stmts, next)
 	} else {
 		g.bind(els)
 	}
@@ -233,21 +259,26 @@ func (g *gen) ifStmt(s *ast.IfStmt, next ast.Stmt, tailPass bool) {
 func (g *gen) call(fn asm.BuiltinFunc) {
 	g.emit(fn.Call())
 	g.calls++
+	g.r1IsCtx = false
 }
 
 // ctxArg puts the context pointer in r1 for a helper call.
 func (g *gen) ctxArg() {
 	g.useCtx()
-	if g.ctx != asm.R1 {
+	if !g.r1IsCtx {
 		g.emit(asm.Mov.Reg(asm.R1, g.ctx))
+		g.r1IsCtx = true
 	}
 }
 
 func (g *gen) mapPtr(r asm.Register, name string) {
+	if r == asm.R1 {
+		g.r1IsCtx = false
+	}
 	g.emit(asm.LoadMapPtr(r, 0).WithReference(name))
 }
 
-func (g *gen) redirect(s *ast.RedirectStmt, next ast.Stmt, tailPass bool) {
+func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 	m := g.prog.StmtMaps[s]
 	var flags int32
 	if s.Ingress {
@@ -294,20 +325,16 @@ func (g *gen) redirect(s *ast.RedirectStmt, next ast.Stmt, tailPass bool) {
 	// The helper returns SK_PASS when it found the socket; returning that
 	// completes the redirect. On SK_DROP the handler goes on: a failed
 	// lookup never drops by itself.
-	switch {
-	case fallsToPass(next, tailPass):
+	switch next {
+	case contPass:
 		// Whatever the helper said, the next stop is "return SK_PASS".
-	case isDrop(next):
-		// redirect, else drop: the helper's result is the verdict.
+	case contDrop:
+		// redirect, else drop: the helper's result is the verdict
+		// (SK_MSG and SK_SKB return values are not range-checked).
 		g.exit()
 	default:
 		g.jumpImm(asm.JEq, asm.R0, skPass, g.exitOK)
 	}
-}
-
-func isDrop(s ast.Stmt) bool {
-	_, ok := s.(*ast.DropStmt)
-	return ok
 }
 
 // key builds a sockhash key on the stack and returns its frame offset.

@@ -168,6 +168,16 @@ func formatALU(ins asm.Instruction) string {
 		return fmt.Sprintf("%v", ins)
 	}
 	src := imm(ins.Constant)
+	if !wide {
+		// 32-bit operations use the immediate's low 32 bits.
+		src = imm(int64(uint32(ins.Constant)))
+	}
+	switch op.ALUOp() {
+	case asm.And, asm.Or, asm.Xor:
+		if uint32(ins.Constant) > 9 {
+			src = fmt.Sprintf("%#x", uint32(ins.Constant))
+		}
+	}
 	if op.Source() == asm.RegSource {
 		src = reg(ins.Src, wide)
 	}

@@ -212,49 +212,76 @@ func (s *scanner) run() {
 }
 
 // layout compares the indentation of a line whose first token is at off with
-// the open levels and emits Indent or Dedent tokens.
+// the open levels and emits Indent or Dedent tokens. Levels are compared as
+// strings, so that tabs and spaces never silently count as equal; after an
+// indentation error it goes by width (a tab counts 8) to keep parsing
+// without piling up follow-on errors.
 func (s *scanner) layout(indent string, indentOff, off int) {
-	if strings.Contains(indent, " ") && strings.Contains(indent, "\t") {
+	top := s.levels[len(s.levels)-1]
+	mixed := isMixed(indent)
+	if mixed {
 		s.errs.Add(diag.Error, token.PosOf(indentOff), token.PosOf(off),
 			"indent a block with either tabs or spaces, not both",
 			"indentation mixes tabs and spaces")
 	}
-	top := s.levels[len(s.levels)-1]
 	switch {
 	case indent == top:
 		return
 	case strings.HasPrefix(indent, top):
-		s.levels = append(s.levels, indent)
-		s.emit(Indent, "", off)
+		s.push(indent, off)
 		return
 	case strings.HasPrefix(top, indent):
-		for len(s.levels) > 1 && len(s.levels[len(s.levels)-1]) > len(indent) {
-			s.levels = s.levels[:len(s.levels)-1]
-			s.emit(Dedent, "", off)
-		}
-		if s.levels[len(s.levels)-1] != indent {
+		s.popTo(indent, off)
+		if s.levels[len(s.levels)-1] != indent && !mixed {
 			s.errs.Errorf(token.PosOf(indentOff), token.PosOf(off),
 				"unindent does not match any outer indentation level")
 		}
 		return
 	}
 	// Neither is a prefix of the other: the line and its block disagree on
-	// tabs versus spaces. Report it, then go by width to keep parsing.
-	s.errs.Add(diag.Error, token.PosOf(indentOff), token.PosOf(off),
-		"indent a block with either tabs or spaces, not both",
-		"mixed indentation: this line is indented with %s, its block with %s", kind(indent), kind(top))
-	switch {
-	case len(indent) > len(top):
-		s.levels = append(s.levels, indent)
-		s.emit(Indent, "", off)
-	case len(indent) < len(top):
-		for len(s.levels) > 1 && len(s.levels[len(s.levels)-1]) > len(indent) {
-			s.levels = s.levels[:len(s.levels)-1]
-			s.emit(Dedent, "", off)
-		}
-	default:
+	// tabs versus spaces.
+	if !mixed && !isMixed(top) {
+		s.errs.Add(diag.Error, token.PosOf(indentOff), token.PosOf(off),
+			"indent a block with either tabs or spaces, not both",
+			"mixed indentation: this line is indented with %s, its block with %s", kind(indent), kind(top))
+	}
+	// Most often an editor mixed the two inside one block: take the line
+	// as part of the current block, whose indentation stays the reference.
+}
+
+func (s *scanner) push(indent string, off int) {
+	s.levels = append(s.levels, indent)
+	s.emit(Indent, "", off)
+}
+
+// popTo closes the levels deeper than indent.
+func (s *scanner) popTo(indent string, off int) {
+	w := width(indent)
+	for len(s.levels) > 1 && width(s.levels[len(s.levels)-1]) > w {
+		s.levels = s.levels[:len(s.levels)-1]
+		s.emit(Dedent, "", off)
+	}
+	if width(s.levels[len(s.levels)-1]) == w && s.levels[len(s.levels)-1] != indent && (isMixed(indent) || kind(indent) != kind(s.levels[len(s.levels)-1])) {
+		// Same width, other characters: already reported; adopt it.
 		s.levels[len(s.levels)-1] = indent
 	}
+}
+
+func isMixed(indent string) bool {
+	return strings.Contains(indent, " ") && strings.Contains(indent, "\t")
+}
+
+// width is the column an indentation reaches, a tab counting 8.
+func width(indent string) int {
+	w := 0
+	for _, c := range indent {
+		if c == '\t' {
+			w += 8 - w%8
+		} else {
+			w++
+		}
+	}
+	return w
 }
 
 func kind(indent string) string {

@@ -1,0 +1,56 @@
+// Package kerneltest gates tests that need the running kernel: they skip
+// with a clear message when the process cannot load BPF programs, unless
+// SOCKC_REQUIRE_KERNEL=1, which turns the skip into a failure so that CI
+// never skips a kernel test silently.
+package kerneltest
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// RequireEnv is the variable that makes kernel tests mandatory.
+const RequireEnv = "SOCKC_REQUIRE_KERNEL"
+
+// Required reports whether kernel tests must run.
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+// Require skips (or, when required, fails) t unless the process may load
+// BPF programs and attach them: root, or CAP_BPF with CAP_NET_ADMIN.
+func Require(t testing.TB) {
+	t.Helper()
+	if reason := missing(); reason != "" {
+		Unavailable(t, reason)
+	}
+}
+
+// Unavailable skips t, or fails it when kernel tests are required.
+func Unavailable(t testing.TB, reason string) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("kernel test cannot run: %s (%s=1 forbids skipping)", reason, RequireEnv)
+	}
+	t.Skipf("kernel test skipped: %s (run as root; %s=1 makes this a failure)", reason, RequireEnv)
+}
+
+func missing() string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	var hdr unix.CapUserHeader
+	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return "cannot read capabilities: " + err.Error()
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	if !has(unix.CAP_BPF) && !has(unix.CAP_SYS_ADMIN) {
+		return "needs root or CAP_BPF"
+	}
+	if !has(unix.CAP_NET_ADMIN) {
+		return "needs CAP_NET_ADMIN"
+	}
+	return ""
+}
