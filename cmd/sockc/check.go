@@ -49,4 +49,3 @@ func readSource(name string) ([]byte, error) {
 	}
 	return src, nil
 }
-

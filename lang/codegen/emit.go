@@ -273,4 +273,3 @@ func removeAt(code []flat, i int) []flat {
 	}
 	return code
 }
-
