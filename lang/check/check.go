@@ -33,8 +33,7 @@ func Check(f *ast.File, errs *diag.Collector) *Program {
 		counters: map[string]*Counter{},
 	}
 	c.declareMaps(f)
-	c.resolveHandlers(f)
-	for _, h := range c.prog.Handlers {
+	for _, h := range c.resolveHandlers(f) {
 		c.handler(h)
 	}
 	c.settleKeys()
@@ -190,8 +189,11 @@ func (c *checker) lookupMap(id *ast.Ident) *Map {
 }
 
 // resolveHandlers finds each handler's hook and map, and rejects duplicate
-// handlers.
-func (c *checker) resolveHandlers(f *ast.File) {
+// handlers. It returns every handler whose body can be checked, including
+// those with an unknown map or a duplicate hook, so that their statements
+// are checked too; only the valid ones join the Program.
+func (c *checker) resolveHandlers(f *ast.File) []*Handler {
+	var bodies []*Handler
 	type slot struct {
 		m *Map
 		k hook.Kind
@@ -226,6 +228,7 @@ func (c *checker) resolveHandlers(f *ast.File) {
 		if hd.Map != nil {
 			h.Map = c.lookupMap(hd.Map.Name)
 			if h.Map == nil {
+				bodies = append(bodies, h)
 				continue
 			}
 		}
@@ -239,11 +242,14 @@ func (c *checker) resolveHandlers(f *ast.File) {
 			}
 			c.errs.Add(diag.Error, hd.HookSpan.Pos(), hd.HookSpan.End(), "merge the two handlers into one",
 				"second %s (first at %s)", what, c.at(prev.Pos()))
+			bodies = append(bodies, h)
 			continue
 		}
 		seen[s] = hd
 		c.prog.Handlers = append(c.prog.Handlers, h)
+		bodies = append(bodies, h)
 	}
+	return bodies
 }
 
 func hookHint(words []string) string {

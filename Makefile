@@ -1,0 +1,27 @@
+# sockc build and test entry points. `make test` is what CI runs (as root,
+# with SOCKC_REQUIRE_KERNEL=1 so that kernel tests cannot skip).
+
+GO ?= go
+
+.PHONY: all build test vet fmt-check golden clean
+
+all: build
+
+build:
+	$(GO) build -o bin/sockc ./cmd/sockc
+
+test: vet fmt-check
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Rewrite golden files from the current compiler; review the diff like code.
+golden:
+	$(GO) test ./... -update
+
+clean:
+	rm -rf bin
