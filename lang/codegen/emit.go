@@ -147,18 +147,6 @@ func (e *emitter) finish(name string) (asm.Instructions, error) {
 		}
 		out[i] = ins
 	}
-	// Like clang's line info, a source line is recorded where it starts;
-	// it holds for the instructions after it until the next record.
-	var prev fmt.Stringer
-	for i := range out {
-		src := out[i].Source()
-		if src != nil && src == prev {
-			out[i] = out[i].WithSource(nil)
-		}
-		if src != nil {
-			prev = src
-		}
-	}
 	return out, nil
 }
 

@@ -70,13 +70,22 @@ func Programs(spec *ebpf.CollectionSpec) []*ebpf.ProgramSpec {
 }
 
 // Instructions writes one line per instruction: raw offset, instruction,
-// and, where a new source line starts, that line.
+// and, where a new source line starts, that line with its number.
 func Instructions(w io.Writer, insns asm.Instructions) error {
 	iter := insns.Iterate()
+	var prev fmt.Stringer
 	for iter.Next() {
 		text := Format(*iter.Ins, int(iter.Offset))
 		line := fmt.Sprintf("%4d: %s", iter.Offset, text)
-		if src := iter.Ins.Source(); src != nil {
+		// Print a source line where it starts; the instructions after it
+		// carry the same line.
+		src := iter.Ins.Source()
+		if src != nil && sameLine(src, prev) {
+			src = nil
+		} else if src != nil {
+			prev = src
+		}
+		if src != nil {
 			s := strings.TrimSpace(src.String())
 			if l, ok := src.(lineNumberer); ok && l.LineNumber() > 0 {
 				s = fmt.Sprintf("%d: %s", l.LineNumber(), s)
@@ -88,6 +97,19 @@ func Instructions(w io.Writer, insns asm.Instructions) error {
 		}
 	}
 	return nil
+}
+
+// sameLine reports whether two sources are the same source line.
+func sameLine(a, b fmt.Stringer) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	la, oka := a.(lineNumberer)
+	lb, okb := b.(lineNumberer)
+	if oka != okb || oka && la.LineNumber() != lb.LineNumber() {
+		return false
+	}
+	return a.String() == b.String()
 }
 
 var sizeNames = map[asm.Size]string{asm.Byte: "u8", asm.Half: "u16", asm.Word: "u32", asm.DWord: "u64"}
