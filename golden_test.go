@@ -3,6 +3,7 @@ package sockc_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,29 @@ func TestGoldenNoOrphans(t *testing.T) {
 				t.Errorf("%s has no .sock source", o)
 			}
 		}
+	}
+}
+
+// TestProgramSizeLimit checks that a handler too large to verify quickly
+// is a diagnostic at the handler, from check as well as compile, and that
+// a program just under the limit compiles.
+func TestProgramSizeLimit(t *testing.T) {
+	gen := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("sockhash m: key u32\non msg to m:\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "    if size == %d: count c\n", i)
+		}
+		return []byte(b.String())
+	}
+	diags := sockc.Check("big.sock", gen(3500))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "big.sock:2:1: program msg_m is too large") {
+		t.Fatalf("3500 statements: got %v, want a too-large error at the handler", diags)
+	}
+	if _, err := sockc.Compile("big.sock", gen(3500)); err == nil {
+		t.Fatal("Compile accepted a program over the limit")
+	}
+	if _, err := sockc.Compile("ok.sock", gen(3000)); err != nil {
+		t.Fatalf("3000 statements: %v", err)
 	}
 }

@@ -39,14 +39,20 @@ func Compile(filename string, src []byte) (*ebpf.CollectionSpec, error) {
 	return out.Spec, nil
 }
 
-// Check parses and checks a file without generating code. It returns all
-// diagnostics, sorted by position; the file is clean when the list has no
-// errors.
+// Check parses, checks and compiles a file, and returns all diagnostics
+// sorted by position; the file is clean when the list has no errors. Code
+// generation runs too, because a few limits (program size) are only known
+// then: a clean Check means Compile succeeds.
 func Check(filename string, src []byte) diag.List {
-	f := token.NewFile(filename, src)
-	errs := diag.NewCollector(f)
-	check.Check(parser.ParseFile(f, errs), errs)
-	return errs.List()
+	out, err := Build(filename, src)
+	var diags diag.List
+	if errors.As(err, &diags) {
+		return diags
+	}
+	if err != nil {
+		return diag.List{{Severity: diag.Error, Message: err.Error(), Pos: token.Position{Filename: filename}}}
+	}
+	return out.Warnings
 }
 
 // Build compiles a file and returns the spec with the checked program and

@@ -106,8 +106,18 @@ type MapRef struct {
 	Name    *Ident
 }
 
+// BadDecl stands for a top-level item with a syntax error. Map is the map
+// it declares (a map declaration, or a handler's inline `to sockhash M`)
+// when that much could be read, so that later uses of the map do not
+// report it as unknown.
+type BadDecl struct {
+	Span
+	Map *MapRef
+}
+
 func (*MapDecl) declNode() {}
 func (*Handler) declNode() {}
+func (*BadDecl) declNode() {}
 
 // Block is a statement list: one statement after the colon (Inline) or an
 // indented block.

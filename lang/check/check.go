@@ -94,6 +94,12 @@ func (c *checker) declareMaps(f *ast.File) {
 			if d.Map != nil && d.Map.Kind != ast.NoMapKind {
 				c.declare(d.Map.Name, d.Map.Kind)
 			}
+		case *ast.BadDecl:
+			if d.Map != nil {
+				if m := c.declare(d.Map.Name, d.Map.Kind); m != nil {
+					m.incomplete = true
+				}
+			}
 		}
 	}
 }

@@ -17,6 +17,9 @@ func (c *checker) use(m *Map, u keyUse) {
 // their first use, and checks every use against the map's key type.
 func (c *checker) settleKeys() {
 	for _, m := range c.prog.Maps {
+		if m.incomplete {
+			continue
+		}
 		uses := c.keyUses[m]
 		origin := "declared"
 		if !m.KeyDeclared && m.Kind == ast.SockHash {

@@ -74,6 +74,9 @@ type Map struct {
 	// KeyDeclared is true when the key type was written, false when it
 	// was inferred (or defaulted).
 	KeyDeclared bool
+	// incomplete maps come from items with syntax errors: known by name
+	// only, their keys are not checked.
+	incomplete bool
 }
 
 // Handler is a resolved handler.

@@ -4,6 +4,7 @@
 package codegen
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/cilium/ebpf"
@@ -23,6 +24,12 @@ const License = "GPL"
 // ValueSize is the value size of sockmaps and sockhashes: 8, so that a
 // lookup from user space returns the socket cookie.
 const ValueSize = 8
+
+// MaxInstructions bounds the size of one program. The kernel takes up to a
+// million, but verification time grows with the square of the length (six
+// seconds at 60k here); 32768 keeps every program verifiable in about a
+// second and every jump within BPF's 16-bit offsets.
+const MaxInstructions = 32768
 
 // Error is a code generation failure tied to a source position, such as a
 // handler too large for BPF's 16-bit jump offsets.
@@ -66,6 +73,14 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 		spec.Programs[ps.Name] = ps
 	}
 	return spec, nil
+}
+
+func rawLen(insns asm.Instructions) int {
+	n := 0
+	for _, ins := range insns {
+		n += int(ins.Size() / asm.InstructionSize)
+	}
+	return n
 }
 
 // MapSpec describes a sockmap or sockhash for cilium/ebpf.
@@ -136,6 +151,11 @@ func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*eb
 		g.body(hs)
 	}
 	insns, err := g.finish(name)
+	if err == nil {
+		if n := rawLen(insns); n > MaxInstructions {
+			err = fmt.Errorf("program %s is too large: %d instructions, more than the %d sockc allows; split the handler's work across maps or simplify it", name, n, MaxInstructions)
+		}
+	}
 	if err != nil {
 		d := hs[0].Decl
 		return nil, &Error{Pos: d.Pos(), End: d.HookSpan.End(), Msg: err.Error()}

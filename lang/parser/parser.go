@@ -70,6 +70,7 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 			if !reportLines(errs, item, bad) {
 				reportSyntax(errs, err, item, bad)
 			}
+			out.Decls = append(out.Decls, salvage(item))
 			continue
 		}
 		c := &converter{errs: errs}
@@ -78,6 +79,48 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 		}
 	}
 	return out
+}
+
+// salvage reads the map a broken item declares, if any: `sockmap NAME` or
+// `on ... to sockhash NAME`.
+func salvage(item []lexer.Token) *ast.BadDecl {
+	var toks []lexer.Token
+	for _, t := range item {
+		if t.Type != scanner.Indent && t.Type != scanner.Dedent && !t.EOF() {
+			toks = append(toks, t)
+		}
+	}
+	bad := &ast.BadDecl{}
+	if len(toks) == 0 {
+		return bad
+	}
+	bad.From = token.PosOf(toks[0].Pos.Offset)
+	last := toks[len(toks)-1]
+	bad.To = token.PosOf(last.Pos.Offset + len(last.Value))
+	declared := func(i int) {
+		if i+1 < len(toks) && toks[i+1].Type == scanner.Ident {
+			kind := ast.SockMap
+			if toks[i].Value == "sockhash" {
+				kind = ast.SockHash
+			}
+			n := toks[i+1]
+			id := &ast.Ident{Span: ast.Span{From: token.PosOf(n.Pos.Offset), To: token.PosOf(n.Pos.Offset + len(n.Value))}, Name: n.Value}
+			bad.Map = &ast.MapRef{Span: ast.Span{From: token.PosOf(toks[i].Pos.Offset), To: id.To}, Kind: kind, KindPos: token.PosOf(toks[i].Pos.Offset), Name: id}
+		}
+	}
+	isKind := func(t lexer.Token) bool { return t.Type == scanner.Keyword && (t.Value == "sockmap" || t.Value == "sockhash") }
+	switch {
+	case isKind(toks[0]):
+		declared(0)
+	case toks[0].Value == "on":
+		for i := 1; i+1 < len(toks) && toks[i].Type != scanner.Newline; i++ {
+			if toks[i].Value == "to" && isKind(toks[i+1]) {
+				declared(i + 1)
+				break
+			}
+		}
+	}
+	return bad
 }
 
 // badLines lists the lines that already have a lexical error, so that the
