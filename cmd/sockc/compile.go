@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,13 +17,22 @@ import (
 
 func newCompileCmd() *cobra.Command {
 	var asmOut bool
+	var output string
 	cmd := &cobra.Command{
-		Use:   "compile [-S] FILE",
-		Short: "Compile a .sock file to eBPF",
-		Long: `compile compiles FILE. With -S it prints the maps and the instructions of
-every program in the kernel verifier's notation, each source line beside
-the instructions compiled from it.`,
-		Example: `  sockc compile -S examples/proxy.sock`,
+		Use:   "compile [-S] [-o OUT.o] FILE",
+		Short: "Compile a .sock file to a BPF object file",
+		Long: `compile compiles FILE to a BPF ELF object (FILE.o beside the source unless
+-o says otherwise), the same kind of file clang -target bpf writes: libbpf,
+bpftool and cilium/ebpf load it unchanged. The file is replaced atomically;
+a failed compile leaves no file behind and never truncates an existing one.
+
+With -S it prints the maps and the instructions of every program in the
+kernel verifier's notation instead, each source line beside the
+instructions compiled from it (to stdout, or to OUT with -o).`,
+		Example: `  sockc compile examples/proxy.sock
+  sockc compile -o /tmp/bypass.o examples/bypass.sock
+  bpftool prog loadall /tmp/bypass.o /sys/fs/bpf/bypass
+  sockc compile -S examples/proxy.sock`,
 		Args:    argsFiles(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
@@ -37,17 +50,66 @@ the instructions compiled from it.`,
 				return err
 			}
 			out.Warnings.Format(c.ErrOrStderr())
-			if !asmOut {
-				return usageErrorf("compile: writing ELF objects is not available yet; use -S to print instructions")
+			var data []byte
+			if asmOut {
+				var buf bytes.Buffer
+				if err := disasm.Spec(&buf, out.Spec); err != nil {
+					return err
+				}
+				data = buf.Bytes()
+				if output == "" {
+					_, err := c.OutOrStdout().Write(data)
+					return err
+				}
+			} else {
+				data, err = sockc.Object(out.Spec)
+				if err != nil {
+					return err
+				}
+				if output == "" {
+					output = strings.TrimSuffix(name, filepath.Ext(name)) + ".o"
+				}
 			}
-			var buf bytes.Buffer
-			if err := disasm.Spec(&buf, out.Spec); err != nil {
-				return err
+			if err := writeFileAtomic(output, data); err != nil {
+				return &exitError{code: exitInput, msg: err.Error()}
 			}
-			_, err = c.OutOrStdout().Write(buf.Bytes())
-			return err
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&asmOut, "asm", "S", false, "print instructions instead of writing an object file")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `OUT` (default: FILE.o beside the source; stdout with -S)")
 	return cmd
+}
+
+// writeFileAtomic replaces path with data: it writes a temporary file in
+// the same directory, syncs it and renames it over path, so that readers
+// see the old file or the new one, never a partial one.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

@@ -1,0 +1,20 @@
+package sockc
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sockc/sockc/lang/codegen"
+	"github.com/sockc/sockc/lang/object"
+)
+
+// Object encodes a compiled collection as a BPF ELF object that libbpf,
+// bpftool and cilium/ebpf load. The output is deterministic.
+func Object(spec *ebpf.CollectionSpec) ([]byte, error) {
+	b, err := object.Write(spec, codegen.License)
+	if err != nil {
+		return nil, fmt.Errorf("write object: %w", err)
+	}
+	return b, nil
+}
