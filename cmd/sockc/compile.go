@@ -33,7 +33,7 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
   sockc compile -o /tmp/bypass.o examples/bypass.sock
   bpftool prog loadall /tmp/bypass.o /sys/fs/bpf/bypass
   sockc compile -S examples/proxy.sock`,
-		Args:    argsFiles(1, 1),
+		Args: argsFiles(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
 			src, err := readSource(name)

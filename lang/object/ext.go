@@ -43,8 +43,8 @@ const (
 )
 
 type funcRecord struct {
-	off  uint32 // bytes into the section
-	typ  btf.TypeID
+	off uint32 // bytes into the section
+	typ btf.TypeID
 }
 
 type lineRecord struct {

@@ -108,7 +108,9 @@ func salvage(item []lexer.Token) *ast.BadDecl {
 			bad.Map = &ast.MapRef{Span: ast.Span{From: token.PosOf(toks[i].Pos.Offset), To: id.To}, Kind: kind, KindPos: token.PosOf(toks[i].Pos.Offset), Name: id}
 		}
 	}
-	isKind := func(t lexer.Token) bool { return t.Type == scanner.Keyword && (t.Value == "sockmap" || t.Value == "sockhash") }
+	isKind := func(t lexer.Token) bool {
+		return t.Type == scanner.Keyword && (t.Value == "sockmap" || t.Value == "sockhash")
+	}
 	switch {
 	case isKind(toks[0]):
 		declared(0)
