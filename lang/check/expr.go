@@ -309,16 +309,8 @@ func (c *checker) in(h *Handler, e *ast.InExpr, depth int) Type {
 		c.errs.Add(diag.Error, e.X.Pos(), e.X.End(), hint, "a range needs an integer or port on the left; this is %s", x.A())
 		return Invalid
 	}
-	lv, lok := c.prog.Consts[e.Range.Lo]
-	hv, hok := c.prog.Consts[e.Range.Hi]
-	if !lok || !lo.Numeric() {
-		c.errorf(e.Range.Lo, "range bounds must be integer constants")
-		return Invalid
-	}
-	if !hok || !hi.Numeric() {
-		c.errorf(e.Range.Hi, "range bounds must be integer constants")
-		return Invalid
-	}
+	// The grammar makes both bounds integer literals.
+	lv, hv := c.prog.Consts[e.Range.Lo], c.prog.Consts[e.Range.Hi]
 	if lv > hv {
 		c.errorf(e.Range, "empty range %d..%d: the low end is above the high end", lv, hv)
 		return Invalid

@@ -13,14 +13,17 @@ func (c *checker) handler(h *Handler) {
 // block checks a statement list and reports whether every path through it
 // ends the handler (pass, drop, length).
 func (c *checker) block(h *Handler, b *ast.Block, depth int) bool {
-	done := false
+	done, warned := false, false
 	for _, s := range b.Stmts {
-		if done {
+		if done && !warned {
 			c.errs.Add(diag.Warning, s.Pos(), s.End(), "", "unreachable statement")
-			c.stmt(h, s, depth)
-			return true
+			warned = true
 		}
-		done = c.stmt(h, s, depth)
+		// Unreachable statements are still checked: they are code the
+		// user means to run.
+		if c.stmt(h, s, depth) {
+			done = true
+		}
 	}
 	return done
 }
@@ -72,6 +75,9 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 		if s.X != nil {
 			if t := c.value(h, s.X); t != Invalid && !t.Numeric() {
 				c.errorf(s.X, "length needs a byte count, not %s", t.A())
+			} else if v, ok := c.prog.Consts[s.X]; ok && v == 0 {
+				c.errs.Add(diag.Error, s.X.Pos(), s.X.End(), "a message must be at least 1 byte long",
+					"length 0 means \"need more data\" to the kernel: the parser would wait forever")
 			}
 		}
 		return true

@@ -53,8 +53,11 @@ func (t Type) A() string {
 
 // Plural returns the plural of the type's name.
 func (t Type) Plural() string {
-	if t == IP4 || t == IP6 {
+	switch t {
+	case IP4, IP6:
 		return t.String() + "es"
+	case Family:
+		return "address families"
 	}
 	return t.String() + "s"
 }
@@ -109,7 +112,6 @@ const (
 	MaxRegs       = 8       // scratch registers an expression may need
 	MaxNesting    = 32      // nested if statements
 	MaxExprDepth  = 64      // nested operators in one expression
-	MaxKeyStack   = 128     // bytes of a tuple key built on the stack
 	maxSuggestion = 2       // edit distance for "did you mean"
 )
 

@@ -83,21 +83,17 @@ func (g *gen) take(r asm.Register) {
 }
 
 func (g *gen) release(rs ...asm.Register) {
-	for _, r := range rs {
-		g.free = append([]asm.Register{r}, g.free...)
+	free := map[asm.Register]bool{}
+	for _, r := range append(rs, g.free...) {
+		free[r] = true
 	}
-	// Keep the preference order stable so that output is deterministic
-	// and predictable.
-	out := g.free[:0]
+	// Keep the preference order, so that allocation is deterministic.
+	g.free = g.free[:0:0]
 	for _, r := range scratchOrder {
-		for _, f := range g.free {
-			if f == r {
-				out = append(out, r)
-				break
-			}
+		if free[r] {
+			g.free = append(g.free, r)
 		}
 	}
-	g.free = out
 }
 
 // useCtx records a context access for the r1/r6 decision.
@@ -181,6 +177,11 @@ const (
 // list ends.
 func (g *gen) block(stmts []ast.Stmt, after cont) {
 	for i, s := range stmts {
+		if !g.reachable {
+			// After pass, drop or length: the checker warned about the
+			// rest, and there is nothing to emit.
+			return
+		}
 		next := after
 		if i+1 < len(stmts) {
 			next = contOf(stmts[i+1])

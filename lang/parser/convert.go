@@ -135,13 +135,26 @@ func (c *converter) body(g *gBody) *ast.Block {
 
 func (c *converter) stmt(g *gStmt) ast.Stmt {
 	if g.If != nil {
-		s := &ast.IfStmt{Span: span(g.If.Tokens), Cond: c.or(g.If.Cond), Then: c.body(g.If.Then)}
+		s := &ast.IfStmt{Span: span(g.If.Tokens), Cond: c.or(g.If.Cond), Then: c.ifBody(g.If.Then)}
 		if g.If.Else != nil {
-			s.Else = c.body(g.If.Else)
+			s.Else = c.ifBody(g.If.Else)
 		}
 		return s
 	}
 	return c.simple(g.Simple)
+}
+
+func (c *converter) ifBody(g *gIfBody) *ast.Block {
+	b := &ast.Block{Span: span(g.Tokens)}
+	if g.Simple != nil {
+		b.Inline = true
+		b.Stmts = []ast.Stmt{c.simple(g.Simple)}
+		return b
+	}
+	for _, s := range g.Block {
+		b.Stmts = append(b.Stmts, c.stmt(s))
+	}
+	return b
 }
 
 func (c *converter) simple(g *gSimple) ast.Stmt {
@@ -284,7 +297,11 @@ func (c *converter) intLit(g *gInt) *ast.IntLit {
 		}
 		v, err = strconv.ParseUint(raw[2:], 16, 64)
 	case len(raw) > 1 && raw[0] == '0' && isDigits(raw):
-		c.errs.Add(diag.Error, sp.From, sp.To, "write "+strings.TrimLeft(raw, "0")+" for decimal, or 0x... for hex",
+		dec := strings.TrimLeft(raw, "0")
+		if dec == "" {
+			dec = "0"
+		}
+		c.errs.Add(diag.Error, sp.From, sp.To, "write "+dec+" for decimal, or 0x... for hex",
 			"invalid integer literal %s: leading zero", raw)
 		return lit
 	default:
@@ -337,11 +354,7 @@ func (c *converter) ipv4(g *gIPv4) *ast.IPv4Lit {
 			return lit
 		}
 	}
-	addr, err := netip.ParseAddr(g.Raw)
-	if err != nil || !addr.Is4() {
-		c.errs.Errorf(sp.From, sp.To, "invalid IPv4 address %s", g.Raw)
-		return lit
-	}
-	lit.Addr, lit.Valid = addr, true
+	// The checks above leave only well-formed dotted quads.
+	lit.Addr, lit.Valid = netip.MustParseAddr(g.Raw), true
 	return lit
 }

@@ -113,6 +113,7 @@ var elemWords = map[string]string{
 	"GStmt":     "a statement",
 	"GInline":   "a statement",
 	"GBody":     "a statement",
+	"GIfBody":   "a statement",
 	"GIf":       "a statement",
 	"GKey":      "key(...)",
 	"GIdent":    "a name",

@@ -17,7 +17,7 @@ type gMapDecl struct {
 	Kind   string     `parser:"@('sockmap' | 'sockhash')"`
 	Name   *gIdent    `parser:"@@"`
 	Colon  bool       `parser:"( @':'"`
-	Opts   []*gMapOpt `parser:"( @@ ( ',' @@ )* )? )? Newline"`
+	Opts   []*gMapOpt `parser:"@@ ( ',' @@ )* )? Newline"`
 }
 
 type gMapOpt struct {
@@ -79,9 +79,17 @@ type gStmt struct {
 
 type gIf struct {
 	Tokens []lexer.Token
-	Cond   *gOr   `parser:"'if' @@ ':'"`
-	Then   *gBody `parser:"@@"`
-	Else   *gBody `parser:"( 'else' ':' @@ )?"`
+	Cond   *gOr     `parser:"'if' @@ ':'"`
+	Then   *gIfBody `parser:"@@"`
+	Else   *gIfBody `parser:"( 'else' ':' @@ )?"`
+}
+
+// gIfBody is the body of an if or else: an indented block, or one simple
+// statement on the same line.
+type gIfBody struct {
+	Tokens []lexer.Token
+	Block  []*gStmt `parser:"Newline Indent @@+ Dedent"`
+	Simple *gSimple `parser:"| @@ Newline"`
 }
 
 type gSimple struct {
@@ -232,14 +240,14 @@ type gLine struct {
 type gHeaderLine struct {
 	Hook   []*gIdent `parser:"'on' @@+"`
 	Map    *gMapRef  `parser:"( 'to' @@ )?"`
-	Inline *gInline  `parser:"':' @@? Newline"`
+	Inline *gInline  `parser:"':' ( @@ Newline | Newline )"`
 }
 
 type gIfLine struct {
 	Cond *gOr     `parser:"'if' @@ ':'"`
-	Then *gSimple `parser:"@@? Newline"`
+	Then *gSimple `parser:"( @@ Newline | Newline )"`
 }
 
 type gElseLine struct {
-	Then *gSimple `parser:"'else' ':' @@? Newline"`
+	Then *gSimple `parser:"'else' ':' ( @@ Newline | Newline )"`
 }

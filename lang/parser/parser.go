@@ -320,6 +320,8 @@ func hintFor(t lexer.Token) string {
 	switch t.Value {
 	case "=":
 		return "use == to compare"
+	case "&", "|":
+		return ""
 	case "&&":
 		return "use and"
 	case "||":

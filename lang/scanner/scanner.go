@@ -68,7 +68,7 @@ func rawRules() []lexer.SimpleRule {
 		{Name: "Space", Pattern: `[ \t\r]+`},
 		{Name: "Number", Pattern: `[0-9][0-9A-Za-z_]*(\.[0-9A-Za-z_]+)*`},
 		{Name: "Word", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
-		{Name: "Punct", Pattern: `==|!=|<=|>=|<<|>>|\.\.|[-+&|^<>():,/=!.*%\[\]{};]`},
+		{Name: "Punct", Pattern: `==|!=|<=|>=|<<|>>|\.\.|&&|\|\||[-+&|^<>():,/=!.*%\[\]{};]`},
 		{Name: "Invalid", Pattern: `.`},
 	}
 }
