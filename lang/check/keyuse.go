@@ -33,8 +33,6 @@ func (c *checker) settleKeys() {
 		}
 		if m.Kind == ast.SockMap {
 			origin = "a sockmap is indexed by u32"
-		} else if !m.KeyDeclared && origin == "declared" {
-			origin = "the default"
 		}
 		for _, u := range uses {
 			c.match(m, u, origin)

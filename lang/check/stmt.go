@@ -4,6 +4,7 @@ import (
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/keys"
 )
 
 func (c *checker) handler(h *Handler) {
@@ -142,8 +143,11 @@ func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
 
 // keyArgs checks the components of key(...).
 func (c *checker) keyArgs(h *Handler, k *ast.KeyExpr) []Type {
-	if len(k.Args) == 0 {
+	switch {
+	case len(k.Args) == 0:
 		c.errorf(k, "key() needs at least one component")
+	case len(k.Args) > keys.MaxComponents:
+		c.errorf(k, "key has %d components; at most %d are allowed", len(k.Args), keys.MaxComponents)
 	}
 	types := make([]Type, len(k.Args))
 	for i, a := range k.Args {
@@ -153,6 +157,12 @@ func (c *checker) keyArgs(h *Handler, k *ast.KeyExpr) []Type {
 			t = Invalid
 		}
 		types[i] = t
+	}
+	if len(k.Args) > keys.MaxComponents {
+		// Reported above; keep the key out of inference and matching.
+		for i := range types {
+			types[i] = Invalid
+		}
 	}
 	return types
 }

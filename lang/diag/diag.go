@@ -54,12 +54,21 @@ func (d Diagnostic) Error() string {
 func (d Diagnostic) Format(w io.Writer) {
 	fmt.Fprintln(w, d.Error())
 	if d.Pos.IsValid() {
-		line := strings.ToValidUTF8(d.Line, "\uFFFD")
-		fmt.Fprintf(w, "    %s\n    %s\n", line, caret(d.Line, d))
+		fmt.Fprintf(w, "    %s\n    %s\n", printable(d.Line), caret(d.Line, d))
 	}
 	if d.Hint != "" {
 		fmt.Fprintf(w, "    hint: %s\n", d.Hint)
 	}
+}
+
+// printable replaces every invalid byte with U+FFFD, one for one, so that
+// the caret line (one column per rune or bad byte) stays aligned.
+func printable(line string) string {
+	var b strings.Builder
+	for _, r := range line {
+		b.WriteRune(r) // range yields RuneError for each invalid byte
+	}
+	return b.String()
 }
 
 // caret builds the marker line: the source prefix with every character but
@@ -97,6 +106,9 @@ func (l List) Error() string {
 		return "no errors"
 	case 1:
 		return errs[0].Error()
+	}
+	if len(errs) == 2 {
+		return errs[0].Error() + " (and 1 more error)"
 	}
 	return fmt.Sprintf("%s (and %d more errors)", errs[0].Error(), len(errs)-1)
 }

@@ -153,11 +153,11 @@ func TestFormat(t *testing.T) {
 // TestFormatCaretAfterInvalidUTF8 checks that the caret stays under its
 // character when invalid bytes before it are shown as U+FFFD.
 func TestFormatCaretAfterInvalidUTF8(t *testing.T) {
-	t.Skip("BUG: Format prints the line with strings.ToValidUTF8, which turns a run of invalid bytes into one U+FFFD, but caret() blanks one column per invalid byte, so the caret lands too far right")
-	// "\xff\xfe" is two invalid bytes: the line shows one U+FFFD, so the
-	// '$' at byte column 4 is the third character on screen.
+	// "\xff\xfe" is two invalid bytes: the line shows one U+FFFD for each,
+	// so the caret line (one blank per byte) stays under the '$' at byte
+	// column 4.
 	d := Diagnostic{Pos: pos(1, 4), Message: "m", Line: "\xff\xfe $"}
-	want := "f.sock:1:4: m\n    \uFFFD $\n      ^\n"
+	want := "f.sock:1:4: m\n    \uFFFD\uFFFD $\n       ^\n"
 	if got := format(d); got != want {
 		t.Errorf("Format = %q, want %q", got, want)
 	}
@@ -176,9 +176,9 @@ func TestListError(t *testing.T) {
 		{"empty", nil, "no errors"},
 		{"warnings only", List{w}, "no errors"},
 		{"one error", List{e1}, "f.sock:1:1: first"},
-		{"two errors", List{e1, e2}, "f.sock:1:1: first (and 1 more errors)"},
+		{"two errors", List{e1, e2}, "f.sock:1:1: first (and 1 more error)"},
 		{"three errors", List{e1, e2, e3}, "f.sock:1:1: first (and 2 more errors)"},
-		{"warnings are not counted", List{w, e2, w, e3}, "f.sock:2:1: second (and 1 more errors)"},
+		{"warnings are not counted", List{w, e2, w, e3}, "f.sock:2:1: second (and 1 more error)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -123,18 +123,29 @@ func (l Layout) String() string {
 // bytes, zero-extended to the key size, as the compiler stores ip4 fields.
 func (l Layout) Encode(values ...any) ([]byte, error) {
 	if len(values) != len(l.Components) {
-		return nil, fmt.Errorf("key %s needs %d values, got %d", l, len(l.Components), len(values))
+		want := fmt.Sprintf("%d values", len(l.Components))
+		if len(l.Components) == 1 {
+			want = "1 value"
+		}
+		return nil, fmt.Errorf("key %s needs %s, got %d", l, want, len(values))
 	}
 	buf := make([]byte, l.Size())
 	for i, c := range l.Components {
-		if err := encodeOne(buf[l.Offset(i):l.Offset(i)+c.Size()], c, values[i]); err != nil {
+		if err := encodeOne(buf[l.Offset(i):l.Offset(i)+c.Size()], c, !l.Tuple, values[i]); err != nil {
 			return nil, fmt.Errorf("key %s component %d: %w", l, i+1, err)
 		}
 	}
 	return buf, nil
 }
 
-func encodeOne(dst []byte, c Component, v any) error {
+// encodeOne encodes one component. An address fills an ip4 or ip6
+// component, or a scalar key (where the compiler stores an ip4 field's
+// network-order bytes); in a tuple's port or u32 component it is an error,
+// as in the language.
+func encodeOne(dst []byte, c Component, scalar bool, v any) error {
+	if isAddr(v) && !scalar && c != IP4 && c != IP6 {
+		return fmt.Errorf("%s needs an integer, got the address %v", c, v)
+	}
 	if c == IP4 || c == IP6 || isAddr(v) {
 		b, err := addrBytes(v)
 		if err != nil {
@@ -202,6 +213,18 @@ func addrBytes(v any) ([]byte, error) {
 
 func toUint(v any) (uint64, error) {
 	switch n := v.(type) {
+	case int8:
+		if n < 0 {
+			return 0, fmt.Errorf("negative value %d", n)
+		}
+		return uint64(n), nil
+	case int16:
+		if n < 0 {
+			return 0, fmt.Errorf("negative value %d", n)
+		}
+		return uint64(n), nil
+	case uintptr:
+		return uint64(n), nil
 	case uint8:
 		return uint64(n), nil
 	case uint16:

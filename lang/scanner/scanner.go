@@ -171,10 +171,19 @@ func (s *scanner) run() {
 			indent, indentOff = "", off+len(t.Value)
 			continue
 		case "Invalid":
-			r, _ := utf8.DecodeRuneInString(t.Value)
-			if badChars < maxEncodingErrors && r != utf8.RuneError && r != 0 && r != '\uFEFF' {
+			// An invalid byte sequence or NUL was reported by
+			// checkEncoding; anything else is reported here. Either way
+			// the character counts as the line's content, so that the
+			// space after it is not taken for indentation.
+			r, size := utf8.DecodeRuneInString(t.Value)
+			encodingErr := r == utf8.RuneError && size == 1 || r == 0 || r == '\uFEFF'
+			if badChars < maxEncodingErrors && !encodingErr {
 				s.errs.Errorf(token.PosOf(off), token.NoPos, "invalid character %s", describeRune(r))
 				badChars++
+			}
+			if atLineStart {
+				s.layout(indent, indentOff, off)
+				atLineStart = false
 			}
 			continue
 		}
