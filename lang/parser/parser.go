@@ -252,7 +252,7 @@ func reportSyntax(errs *diag.Collector, err error, item []lexer.Token, bad map[i
 	}
 	hint := ""
 	if ok {
-		hint = hintFor(tok)
+		hint = hintFor(tok, exp, item[0], tok.Pos.Offset == item[0].Pos.Offset)
 	}
 	if len(exp) > 0 && exp[0] == elemWords["<indent>"] {
 		// The header ended with ':' and nothing followed on its line or
@@ -316,12 +316,20 @@ func describe(t lexer.Token) string {
 	return fmt.Sprintf("%q", t.Value)
 }
 
-func hintFor(t lexer.Token) string {
+// hintFor suggests a fix for common mistakes, given the unexpected token,
+// what was expected, the item's first token, and whether t is that token.
+func hintFor(t lexer.Token, exp []string, start lexer.Token, first bool) string {
+	expects := func(w string) bool {
+		for _, e := range exp {
+			if e == w {
+				return true
+			}
+		}
+		return false
+	}
 	switch t.Value {
 	case "=":
 		return "use == to compare"
-	case "&", "|":
-		return ""
 	case "&&":
 		return "use and"
 	case "||":
@@ -332,10 +340,12 @@ func hintFor(t lexer.Token) string {
 	switch {
 	case t.Type == scanner.Indent:
 		return "only the lines after a header ending in ':' are indented"
-	case t.Value == "else":
+	case t.Value == "else" && first:
 		return "else goes at the indentation of its if, on the line after the if's body"
-	case t.Value == "if":
+	case t.Value == "if" && expects("a statement"):
 		return "an if on the same line as ':' takes one simple statement; put nested ifs in an indented block"
+	case (t.Value == "key" || t.Value == "max") && expects("end of line") && (start.Value == "sockmap" || start.Value == "sockhash"):
+		return "put a ':' after the map name: sockhash NAME: key ..., max ..."
 	}
 	return ""
 }

@@ -1,0 +1,99 @@
+package sockc_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sockc/sockc"
+)
+
+// docBlock is a fenced code block of docs/language.md.
+type docBlock struct {
+	line int
+	kind string // sock, sock-error, sock-warning
+	src  string
+	want string // the message an error or warning block must produce
+}
+
+var expectRE = regexp.MustCompile(`^<!-- (error|warning): (.*) -->$`)
+
+// readDocBlocks collects the ```sock, ```sock-error and ```sock-warning
+// blocks of a Markdown file, with the <!-- error: ... --> or
+// <!-- warning: ... --> line that follows each error or warning block.
+func readDocBlocks(t *testing.T, path string) []docBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []docBlock
+	var cur *docBlock
+	var body strings.Builder
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.HasPrefix(line, "```sock"):
+			cur = &docBlock{line: n, kind: strings.TrimPrefix(line, "```")}
+			body.Reset()
+		case cur != nil && line == "```":
+			cur.src = body.String()
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			body.WriteString(line + "\n")
+		case len(blocks) > 0 && blocks[len(blocks)-1].want == "" && blocks[len(blocks)-1].kind != "sock":
+			if m := expectRE.FindStringSubmatch(line); m != nil {
+				blocks[len(blocks)-1].want = m[2]
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return blocks
+}
+
+// TestLanguageDocBlocks compiles every code block of docs/language.md:
+// sock blocks must be clean, sock-error blocks must fail with the message
+// the document quotes, sock-warning blocks must compile with that warning.
+func TestLanguageDocBlocks(t *testing.T) {
+	blocks := readDocBlocks(t, "docs/language.md")
+	counts := map[string]int{}
+	for _, b := range blocks {
+		counts[b.kind]++
+		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
+			diags := sockc.Check("doc.sock", []byte(b.src))
+			var text strings.Builder
+			diags.Format(&text)
+			switch b.kind {
+			case "sock":
+				if len(diags) != 0 {
+					t.Errorf("block at docs/language.md:%d should compile cleanly:\n%s", b.line, text.String())
+				}
+			case "sock-error", "sock-warning":
+				if b.want == "" {
+					t.Fatalf("block at docs/language.md:%d has no <!-- %s: ... --> line after it", b.line, strings.TrimPrefix(b.kind, "sock-"))
+				}
+				if (b.kind == "sock-error") != diags.HasErrors() {
+					t.Errorf("block at docs/language.md:%d: has errors = %v:\n%s", b.line, diags.HasErrors(), text.String())
+				}
+				if !strings.Contains(text.String(), b.want) {
+					t.Errorf("block at docs/language.md:%d: diagnostics lack %q:\n%s", b.line, b.want, text.String())
+				}
+			default:
+				t.Errorf("unknown block kind %q at docs/language.md:%d", b.kind, b.line)
+			}
+		})
+	}
+	if counts["sock"] < 10 || counts["sock-error"] < 40 {
+		t.Errorf("found %v blocks; the reference should keep its examples", counts)
+	}
+}
