@@ -286,6 +286,19 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 		flags = fIngress
 	}
 	msg := g.hook == hook.Msg
+	skip := g.newLabel()
+	if !msg {
+		// An sk_skb program also sees the empty skb of a FIN. Redirected,
+		// it makes the target's backlog worker send zero bytes, which it
+		// takes for a broken pipe: the target gets EPIPE and stops
+		// transmitting (net/core/skmsg.c, sk_psock_backlog). So an empty
+		// skb is never redirected; the redirect counts as failed.
+		r := g.alloc()
+		g.useCtx()
+		g.emit(asm.LoadMem(r, g.ctx, hook.SkbLenOffset, asm.Word))
+		g.jumpImm(asm.JEq, r, 0, skip)
+		g.release(r)
+	}
 	switch {
 	case s.Peer:
 		// The sockhash holds each socket under its peer's cookie, so the
@@ -336,6 +349,7 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 	default:
 		g.jumpImm(asm.JEq, asm.R0, skPass, g.exitOK)
 	}
+	g.bind(skip)
 }
 
 // key builds a sockhash key on the stack and returns its frame offset.
