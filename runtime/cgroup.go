@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// checkCgroup2 verifies that path is a cgroup2 directory.
+func checkCgroup2(path string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("cgroup %s: %w", path, err)
+	}
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+		return fmt.Errorf("%s is not a cgroup2 directory (sockops programs attach to cgroup v2)", path)
+	}
+	return nil
+}
+
+// Cgroup2Mount returns where the cgroup2 hierarchy is mounted, from
+// /proc/self/mountinfo (often /sys/fs/cgroup, or /sys/fs/cgroup/unified on
+// hybrid systems).
+func Cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPER
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+				return fields[4], nil
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("no cgroup2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)")
+}
+
+// NewChildCgroup creates a fresh cgroup2 directory for sockc under the
+// cgroup2 mount. remove deletes it (it must be empty: its processes gone).
+func NewChildCgroup(prefix string) (path string, remove func() error, err error) {
+	root, err := Cgroup2Mount()
+	if err != nil {
+		return "", nil, err
+	}
+	path, err = os.MkdirTemp(root, prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("create cgroup under %s: %w", root, err)
+	}
+	remove = func() error {
+		// Kill stragglers (cgroup.kill, Linux 5.14) so the cgroup can go.
+		_ = os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0)
+		var err error
+		for i := 0; i < 100; i++ {
+			if err = unix.Rmdir(path); err == nil || errors.Is(err, unix.ENOENT) {
+				return nil
+			}
+			if !errors.Is(err, unix.EBUSY) {
+				break
+			}
+			waitCgroupEmpty(path)
+		}
+		return fmt.Errorf("remove cgroup %s: %w", path, err)
+	}
+	return path, remove, nil
+}
+
+// waitCgroupEmpty waits until cgroup.events says populated 0, using the
+// kernel's notification (a modify event on the file) rather than sleeping.
+func waitCgroupEmpty(path string) {
+	events := filepath.Join(path, "cgroup.events")
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, events, unix.IN_MODIFY); err != nil {
+		return
+	}
+	for i := 0; i < 50; i++ {
+		data, err := os.ReadFile(events)
+		if err != nil || strings.Contains(string(data), "populated 0") {
+			return
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(pfd, 100); n > 0 {
+			buf := make([]byte, 4096)
+			unix.Read(fd, buf)
+		}
+	}
+}

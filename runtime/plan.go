@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sockc/sockc/lang/hook"
+)
+
+// Attachment says where one program goes: to a sockmap or sockhash (with
+// an attach type), or to a cgroup (sockops).
+type Attachment struct {
+	Program string
+	Map     string // empty for sockops
+	Type    ebpf.AttachType
+}
+
+// hookPrefixes maps the program name prefixes sockc uses (see
+// hook.Kind.ProgramName) to their attach types, longest first.
+var hookPrefixes = []struct {
+	prefix string
+	attach ebpf.AttachType
+}{
+	{"stream_parser_", ebpf.AttachSkSKBStreamParser},
+	{"stream_verdict_", ebpf.AttachSkSKBStreamVerdict},
+	{"skb_verdict_", ebpf.AttachSkSKBVerdict},
+	{"msg_", ebpf.AttachSkMsgVerdict},
+}
+
+// Plan works out where each program of spec attaches. A program named by
+// sockc's convention (hook prefix + map name, e.g. msg_socks) attaches to
+// that map; otherwise, when the object has exactly one sockmap or
+// sockhash, to that one. The attach type comes from the program's section
+// (libbpf's names), or from the name prefix. Sockops programs attach to a
+// cgroup. explicit, if not nil, gives program -> map for programs that
+// follow neither rule.
+func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, error) {
+	var sockMaps []string
+	for name, m := range spec.Maps {
+		if m.Type == ebpf.SockMap || m.Type == ebpf.SockHash {
+			sockMaps = append(sockMaps, name)
+		}
+	}
+	sort.Strings(sockMaps)
+	names := make([]string, 0, len(spec.Programs))
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []Attachment
+	for _, name := range names {
+		p := spec.Programs[name]
+		if p.Type == ebpf.SockOps {
+			out = append(out, Attachment{Program: name, Type: ebpf.AttachCGroupSockOps})
+			continue
+		}
+		if p.Type != ebpf.SkMsg && p.Type != ebpf.SkSKB {
+			return nil, fmt.Errorf("program %s: type %s is not a socket-redirect program (sk_msg, sk_skb, sockops)", name, p.Type)
+		}
+		a := Attachment{Program: name, Type: p.AttachType}
+		for _, hp := range hookPrefixes {
+			if strings.HasPrefix(name, hp.prefix) {
+				if a.Type == ebpf.AttachNone {
+					a.Type = hp.attach
+				}
+				if _, ok := spec.Maps[name[len(hp.prefix):]]; ok {
+					a.Map = name[len(hp.prefix):]
+				}
+				break
+			}
+		}
+		if m, ok := explicit[name]; ok {
+			if _, exists := spec.Maps[m]; !exists {
+				return nil, fmt.Errorf("program %s: no map %s in the object", name, m)
+			}
+			a.Map = m
+		}
+		if a.Map == "" && len(sockMaps) == 1 {
+			a.Map = sockMaps[0]
+		}
+		if a.Map == "" {
+			return nil, fmt.Errorf("program %s: cannot tell which map it attaches to; name it HOOK_MAP (e.g. msg_%s) or give the map explicitly", name, firstOr(sockMaps, "socks"))
+		}
+		if a.Type == ebpf.AttachNone {
+			if p.Type == ebpf.SkMsg {
+				a.Type = ebpf.AttachSkMsgVerdict
+			} else {
+				return nil, fmt.Errorf("program %s: an sk_skb program needs its attach type: use section sk_skb/stream_parser, sk_skb/stream_verdict or sk_skb/verdict", name)
+			}
+		}
+		if t := spec.Maps[a.Map].Type; t != ebpf.SockMap && t != ebpf.SockHash {
+			return nil, fmt.Errorf("program %s: map %s is a %s, not a sockmap or sockhash", name, a.Map, t)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+// hookOf names the hook of an attach type for messages.
+func hookOf(t ebpf.AttachType) string {
+	for _, k := range hook.Kinds {
+		if k.AttachType() == t && !k.Sockops() {
+			return "on " + k.String()
+		}
+	}
+	return t.String()
+}

@@ -1,0 +1,278 @@
+// Package runtime loads socket-redirect programs into the kernel and runs
+// them: it creates the maps, loads the programs, attaches sk_msg and sk_skb
+// programs to their maps and sockops programs to a cgroup, puts sockets
+// into maps with keys laid out exactly as the compiler lays them out, and
+// removes everything it created on Close. It is the embedding API behind
+// `sockc run`.
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sockc/sockc"
+	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/keys"
+)
+
+// Options configure loading.
+type Options struct {
+	// PinDir, if set, is a directory on bpffs where the maps are pinned
+	// (as PinDir/MAP) so that bpftool and other tools can inspect them.
+	// bpffs is mounted at /sys/fs/bpf if needed. Close removes the pins,
+	// and the directory if Load created it.
+	PinDir string
+	// Attach names the map of programs that follow neither sockc's naming
+	// (HOOK_MAP) nor have a single candidate map: program -> map.
+	Attach map[string]string
+	// Keys gives the key layout of maps, for Put with Go values; for a
+	// compiled .sock file it comes from the compiler. Maps without a layout
+	// take raw key bytes (PutKey) or, if 4 or 8 bytes long, a scalar.
+	Keys map[string]keys.Layout
+}
+
+// Runtime is a loaded set of maps and programs. Its methods are safe for
+// concurrent use.
+type Runtime struct {
+	spec     *ebpf.CollectionSpec
+	coll     *ebpf.Collection
+	plan     []Attachment
+	layouts  map[string]keys.Layout
+	counters []string
+
+	mu      sync.Mutex
+	undo    []func() error // teardown steps, run last to first
+	closed  bool
+	maps    map[string]*Map
+	cgroups []string // cgroups sockops is attached to
+}
+
+// LoadFile loads a .sock source or a BPF object file, chosen by content
+// (ELF magic) rather than by name.
+func LoadFile(path string, opts Options) (*Runtime, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte("\x7fELF")) {
+		return LoadObject(bytes.NewReader(data), opts)
+	}
+	return LoadSource(path, data, opts)
+}
+
+// LoadSource compiles a .sock source and loads it. A compile error is the
+// compiler's diag.List.
+func LoadSource(filename string, src []byte, opts Options) (*Runtime, error) {
+	out, err := sockc.Build(filename, src)
+	if err != nil {
+		return nil, err
+	}
+	layouts := map[string]keys.Layout{}
+	for _, m := range out.Program.Maps {
+		layouts[m.Name] = m.Key
+	}
+	for k, v := range opts.Keys {
+		layouts[k] = v
+	}
+	opts.Keys = layouts
+	return Load(out.Spec, opts)
+}
+
+// LoadObject loads a BPF ELF object, sockc's or clang's.
+func LoadObject(r interface {
+	ReadAt([]byte, int64) (int, error)
+}, opts Options) (*Runtime, error) {
+	spec, err := ebpf.LoadCollectionSpecFromReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("read BPF object: %w", err)
+	}
+	return Load(spec, opts)
+}
+
+// Load creates the maps and programs of spec, pins the maps if asked, and
+// attaches every sk_msg and sk_skb program to its map. Sockops programs
+// wait for AttachCgroup. On error, everything created so far is removed.
+func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
+	if err := checkHost(); err != nil {
+		return nil, err
+	}
+	plan, err := Plan(spec, opts.Attach)
+	if err != nil {
+		return nil, err
+	}
+	rt = &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}}
+	for k, v := range opts.Keys {
+		rt.layouts[k] = v
+	}
+	if cs, ok := spec.Maps[check.CountersMap]; ok {
+		rt.counters = counterNames(cs)
+	}
+	defer func() {
+		if err != nil {
+			rt.Close()
+			rt = nil
+		}
+	}()
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{})
+	if err != nil {
+		return nil, explainLoad(err)
+	}
+	rt.coll = coll
+	rt.push(func() error { coll.Close(); return nil })
+	if opts.PinDir != "" {
+		if err := rt.pin(opts.PinDir); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range plan {
+		if a.Map == "" {
+			continue
+		}
+		if err := rt.attachToMap(a); err != nil {
+			return nil, err
+		}
+	}
+	return rt, nil
+}
+
+// push registers a teardown step.
+func (rt *Runtime) push(f func() error) {
+	rt.mu.Lock()
+	rt.undo = append(rt.undo, f)
+	rt.mu.Unlock()
+}
+
+// Close detaches every program and removes every map, link, pin and cgroup
+// the Runtime created, in reverse order of creation. It is safe to call
+// more than once; errors are joined.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	undo := rt.undo
+	rt.undo = nil
+	rt.mu.Unlock()
+	var errs []error
+	for i := len(undo) - 1; i >= 0; i-- {
+		if err := undo[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Spec returns the collection spec the Runtime was loaded from.
+func (rt *Runtime) Spec() *ebpf.CollectionSpec { return rt.spec }
+
+// Attachments returns where each program is attached (or, for sockops,
+// will be).
+func (rt *Runtime) Attachments() []Attachment { return append([]Attachment(nil), rt.plan...) }
+
+// Program returns a loaded program by name.
+func (rt *Runtime) Program(name string) (*ebpf.Program, error) {
+	p, ok := rt.coll.Programs[name]
+	if !ok {
+		return nil, fmt.Errorf("no program %s", name)
+	}
+	return p, nil
+}
+
+// MapNames lists the sockmaps and sockhashes.
+func (rt *Runtime) MapNames() []string {
+	var out []string
+	for n, m := range rt.spec.Maps {
+		if m.Type == ebpf.SockMap || m.Type == ebpf.SockHash {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Map returns the sockmap or sockhash called name.
+func (rt *Runtime) Map(name string) (*Map, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if m, ok := rt.maps[name]; ok {
+		return m, nil
+	}
+	em, ok := rt.coll.Maps[name]
+	if !ok {
+		return nil, fmt.Errorf("no map %s", name)
+	}
+	if em.Type() != ebpf.SockMap && em.Type() != ebpf.SockHash {
+		return nil, fmt.Errorf("map %s is a %s, not a sockmap or sockhash", name, em.Type())
+	}
+	layout, ok := rt.layouts[name]
+	if !ok {
+		layout = rawLayout(em)
+	}
+	m := &Map{name: name, m: em, layout: layout}
+	rt.maps[name] = m
+	return m, nil
+}
+
+// HasSockops reports whether the collection has a sockops program, which
+// needs AttachCgroup to run.
+func (rt *Runtime) HasSockops() bool {
+	for _, a := range rt.plan {
+		if a.Type == ebpf.AttachCGroupSockOps {
+			return true
+		}
+	}
+	return false
+}
+
+func (rt *Runtime) pin(dir string) error {
+	if err := ensureBPFFS(dir); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create pin directory: %w", err)
+		}
+		rt.push(func() error { return removeIfEmpty(dir) })
+	}
+	names := make([]string, 0, len(rt.coll.Maps))
+	for n := range rt.coll.Maps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		m := rt.coll.Maps[n]
+		path := filepath.Join(dir, n)
+		if err := m.Pin(path); err != nil {
+			return fmt.Errorf("pin map %s at %s: %w", n, path, err)
+		}
+		rt.push(func() error {
+			if err := m.Unpin(); err != nil {
+				return fmt.Errorf("unpin %s: %w", path, err)
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+func removeIfEmpty(dir string) error {
+	err := os.Remove(dir)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	entries, rerr := os.ReadDir(dir)
+	if rerr == nil && len(entries) > 0 {
+		// Someone else's pins live there too: leave the directory.
+		return nil
+	}
+	return fmt.Errorf("remove pin directory %s: %w", dir, err)
+}

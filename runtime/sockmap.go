@@ -1,0 +1,206 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/sockc/sockc/lang/keys"
+)
+
+// Map is a sockmap or sockhash of a Runtime.
+type Map struct {
+	name   string
+	m      *ebpf.Map
+	layout keys.Layout
+}
+
+// rawLayout is the layout of a map whose key type is unknown (a map from a
+// foreign object): a scalar for 4 and 8 bytes, else raw bytes only.
+func rawLayout(m *ebpf.Map) keys.Layout {
+	switch m.KeySize() {
+	case 4:
+		return keys.ScalarU32
+	case 8:
+		return keys.ScalarU64
+	}
+	return keys.Layout{}
+}
+
+// Name returns the map's name.
+func (m *Map) Name() string { return m.name }
+
+// Key returns the map's key layout.
+func (m *Map) Key() keys.Layout { return m.layout }
+
+// EBPF returns the underlying cilium/ebpf map.
+func (m *Map) EBPF() *ebpf.Map { return m.m }
+
+// Encode builds a key from Go values with the layout the compiler uses
+// (see package keys).
+func (m *Map) Encode(values ...any) ([]byte, error) {
+	if len(m.layout.Components) == 0 {
+		return nil, fmt.Errorf("map %s: key layout unknown (%d-byte key); use PutKey with raw bytes", m.name, m.m.KeySize())
+	}
+	return m.layout.Encode(values...)
+}
+
+// Put stores the socket of conn (a *net.TCPConn, *net.UnixConn, or any
+// syscall.Conn) under the key built from values.
+func (m *Map) Put(conn syscall.Conn, values ...any) error {
+	key, err := m.Encode(values...)
+	if err != nil {
+		return fmt.Errorf("map %s: %w", m.name, err)
+	}
+	return m.PutKey(conn, key)
+}
+
+// PutKey stores the socket of conn under a raw key.
+func (m *Map) PutKey(conn syscall.Conn, key []byte) error {
+	return withFD(conn, func(fd int) error { return m.PutFD(fd, key) })
+}
+
+// PutFD stores the socket with file descriptor fd under a raw key.
+func (m *Map) PutFD(fd int, key []byte) error {
+	if err := m.m.Update(key, uint64(fd), ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("put socket in map %s: %w", m.name, explainPut(err))
+	}
+	kick(fd)
+	return nil
+}
+
+// kick makes the kernel look at data that reached a TCP socket before it
+// joined the map: the verdict program only runs when data arrives, so
+// bytes already queued would wait for the next segment (forever, if the
+// client sent its request and waits for the answer). Setting SO_RCVLOWAT
+// calls the socket's data-ready hook, now the map's, when data is queued
+// (tcp_set_rcvlowat); the value 1 is the default, so nothing else changes.
+func kick(fd int) {
+	if proto, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL); err != nil || proto != unix.IPPROTO_TCP {
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
+}
+
+// explainPut says why the kernel refused a socket.
+func explainPut(err error) error {
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP):
+		return fmt.Errorf("the kernel refuses this socket: a TCP socket must be established or listening, others must be UDP or unix sockets: %w", err)
+	case errors.Is(err, unix.EBADF):
+		return fmt.Errorf("not an open socket: %w", err)
+	case errors.Is(err, unix.E2BIG):
+		return fmt.Errorf("the map is full: %w", err)
+	}
+	return err
+}
+
+// Delete removes the entry with the key built from values. A socket that
+// closed is gone from the map already; deleting it is not an error.
+func (m *Map) Delete(values ...any) error {
+	key, err := m.Encode(values...)
+	if err != nil {
+		return fmt.Errorf("map %s: %w", m.name, err)
+	}
+	return m.DeleteKey(key)
+}
+
+// DeleteKey removes the entry with a raw key; a missing entry is not an
+// error.
+func (m *Map) DeleteKey(key []byte) error {
+	err := m.m.Delete(key)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("delete from map %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// Pair makes a and b each other's peer for `redirect peer`: the map, keyed
+// by u64 socket cookies, holds b under a's cookie and a under b's. Pairing
+// a socket with itself makes an echo. On error neither entry remains.
+func (m *Map) Pair(a, b syscall.Conn) error {
+	if m.m.Type() != ebpf.SockHash || m.m.KeySize() != 8 {
+		return fmt.Errorf("map %s: redirect peer needs a sockhash keyed by u64 cookies", m.name)
+	}
+	ca, err := Cookie(a)
+	if err != nil {
+		return err
+	}
+	cb, err := Cookie(b)
+	if err != nil {
+		return err
+	}
+	if err := m.PutKey(b, keyU64(ca)); err != nil {
+		return err
+	}
+	if ca == cb {
+		return nil // a socket paired with itself: one entry
+	}
+	if err := m.PutKey(a, keyU64(cb)); err != nil {
+		m.DeleteKey(keyU64(ca))
+		return err
+	}
+	return nil
+}
+
+// Unpair removes a pair made by Pair.
+func (m *Map) Unpair(a, b uint64) error {
+	return errors.Join(m.DeleteKey(keyU64(a)), m.DeleteKey(keyU64(b)))
+}
+
+func keyU64(v uint64) []byte {
+	k, _ := keys.ScalarU64.Encode(v)
+	return k
+}
+
+// Len counts the entries of the map.
+func (m *Map) Len() (int, error) {
+	n := 0
+	key := make([]byte, m.m.KeySize())
+	var next []byte
+	cur := any(nil)
+	for {
+		next = make([]byte, m.m.KeySize())
+		err := m.m.NextKey(cur, &next)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("count entries of map %s: %w", m.name, err)
+		}
+		n++
+		copy(key, next)
+		cur = key
+	}
+}
+
+// Cookie returns the socket cookie of conn: the kernel's unique, never
+// reused id of the socket (SO_COOKIE).
+func Cookie(conn syscall.Conn) (uint64, error) {
+	var c uint64
+	err := withFD(conn, func(fd int) error {
+		v, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_COOKIE)
+		c = v
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("socket cookie: %w", err)
+	}
+	return c, nil
+}
+
+// withFD runs f with the file descriptor of conn.
+func withFD(conn syscall.Conn, f func(fd int) error) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
