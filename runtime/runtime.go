@@ -99,7 +99,7 @@ func LoadObject(r interface {
 // Load creates the maps and programs of spec, pins the maps if asked, and
 // attaches every sk_msg and sk_skb program to its map. Sockops programs
 // wait for AttachCgroup. On error, everything created so far is removed.
-func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
+func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	if err := checkHost(); err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rt = &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}}
+	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}}
 	for k, v := range opts.Keys {
 		rt.layouts[k] = v
 	}
@@ -117,7 +117,6 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
 	defer func() {
 		if err != nil {
 			rt.Close()
-			rt = nil
 		}
 	}()
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{})
@@ -126,6 +125,10 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
 	}
 	rt.coll = coll
 	rt.push(func() error { coll.Close(); return nil })
+	// A socket in a map holds the programs attached to the map, and the
+	// programs hold the maps they use: sockets would keep everything
+	// alive after the last file descriptor closes. Take them out first.
+	rt.push(rt.emptyMaps)
 	if opts.PinDir != "" {
 		if err := rt.pin(opts.PinDir); err != nil {
 			return nil, err
@@ -140,6 +143,60 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (rt *Runtime, err error) {
 		}
 	}
 	return rt, nil
+}
+
+// emptyMaps removes every socket from the sockmaps and sockhashes.
+func (rt *Runtime) emptyMaps() error {
+	var errs []error
+	for name, m := range rt.coll.Maps {
+		if m.Type() != ebpf.SockMap && m.Type() != ebpf.SockHash {
+			continue
+		}
+		if err := clearMap(m); err != nil {
+			errs = append(errs, fmt.Errorf("empty map %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clearMap deletes every entry. A sockmap is an array: every index is a
+// key, so each is deleted (an empty slot answers EINVAL). In a sockhash,
+// deleting while iterating skips entries, so it collects the keys first and
+// repeats until none is left.
+func clearMap(m *ebpf.Map) error {
+	if m.Type() == ebpf.SockMap {
+		for i := uint32(0); i < m.MaxEntries(); i++ {
+			if err := m.Delete(i); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, errEINVAL) {
+				return err
+			}
+		}
+		return nil
+	}
+	for round := 0; round < 10; round++ {
+		var keys [][]byte
+		var cur any
+		for {
+			next := make([]byte, m.KeySize())
+			err := m.NextKey(cur, &next)
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			keys = append(keys, next)
+			cur = next
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		for _, k := range keys {
+			if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, errEINVAL) {
+				return err
+			}
+		}
+	}
+	return errors.New("entries keep appearing")
 }
 
 // push registers a teardown step.

@@ -156,24 +156,37 @@ func keyU64(v uint64) []byte {
 	return k
 }
 
-// Len counts the entries of the map.
+// Len counts the sockets in the map. In a sockmap (an array, where every
+// index is a key) it counts the occupied slots.
 func (m *Map) Len() (int, error) {
+	if m.m.Type() == ebpf.SockMap {
+		n := 0
+		var cookie uint64
+		for i := uint32(0); i < m.m.MaxEntries(); i++ {
+			err := m.m.Lookup(i, &cookie)
+			switch {
+			case err == nil:
+				n++
+			case errors.Is(err, ebpf.ErrKeyNotExist):
+			default:
+				return n, fmt.Errorf("count sockets in map %s: %w", m.name, err)
+			}
+		}
+		return n, nil
+	}
 	n := 0
-	key := make([]byte, m.m.KeySize())
-	var next []byte
-	cur := any(nil)
+	var cur any
 	for {
-		next = make([]byte, m.m.KeySize())
+		next := make([]byte, m.m.KeySize())
 		err := m.m.NextKey(cur, &next)
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("count entries of map %s: %w", m.name, err)
+			return n, fmt.Errorf("count sockets in map %s: %w", m.name, err)
 		}
 		n++
-		copy(key, next)
-		cur = key
+		cur = next
 	}
 }
 

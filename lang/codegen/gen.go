@@ -116,6 +116,9 @@ func (g *gen) body(hs []*check.Handler) {
 		return
 	}
 	h := hs[0]
+	if g.hook == hook.StreamVerdict || g.hook == hook.SkbVerdict {
+		g.dropEmpty()
+	}
 	after := contPass
 	if g.hook == hook.StreamParser {
 		after = contOther
@@ -135,6 +138,21 @@ func (g *gen) body(hs []*check.Handler) {
 		g.emit(asm.Mov.Imm32(asm.R0, skDrop))
 		g.exit()
 	}
+}
+
+// dropEmpty drops an skb without data before the handler runs. A verdict
+// program sees the empty skb that carries a connection's FIN. Redirected,
+// or passed while the socket's backlog holds skbs, it reaches the backlog
+// worker as a zero-byte send, which the worker takes for a hard error: the
+// socket gets EPIPE and stops transmitting for good (sk_psock_backlog in
+// net/core/skmsg.c). Dropping it loses nothing: TCP has already processed
+// the FIN.
+func (g *gen) dropEmpty() {
+	r := g.alloc()
+	g.useCtx()
+	g.emit(asm.LoadMem(r, g.ctx, hook.SkbLenOffset, asm.Word))
+	g.jumpImm(asm.JEq, r, 0, g.drop)
+	g.release(r)
 }
 
 // sockops compiles all sockops handlers into one program: each body runs
@@ -286,19 +304,6 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 		flags = fIngress
 	}
 	msg := g.hook == hook.Msg
-	skip := g.newLabel()
-	if !msg {
-		// An sk_skb program also sees the empty skb of a FIN. Redirected,
-		// it makes the target's backlog worker send zero bytes, which it
-		// takes for a broken pipe: the target gets EPIPE and stops
-		// transmitting (net/core/skmsg.c, sk_psock_backlog). So an empty
-		// skb is never redirected; the redirect counts as failed.
-		r := g.alloc()
-		g.useCtx()
-		g.emit(asm.LoadMem(r, g.ctx, hook.SkbLenOffset, asm.Word))
-		g.jumpImm(asm.JEq, r, 0, skip)
-		g.release(r)
-	}
 	switch {
 	case s.Peer:
 		// The sockhash holds each socket under its peer's cookie, so the
@@ -349,7 +354,6 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 	default:
 		g.jumpImm(asm.JEq, asm.R0, skPass, g.exitOK)
 	}
-	g.bind(skip)
 }
 
 // key builds a sockhash key on the stack and returns its frame offset.
