@@ -73,7 +73,7 @@ See docs/language.md for the language.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see 'sockc %s --help')", err, c.Name())
 	})
-	root.AddCommand(newCheckCmd(), newCompileCmd(), newObjdumpCmd())
+	root.AddCommand(newCheckCmd(), newCompileCmd(), newObjdumpCmd(), newRunCmd())
 	return root
 }
 

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/spf13/cobra"
+
+	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/runtime"
+)
+
+type runFlags struct {
+	cgroup  string
+	proxies []string
+	accepts []string
+	mapName string
+	pin     string
+	stats   time.Duration
+	verbose bool
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE(.sock|.o) [flags] [-- COMMAND ARGS...]",
+		Short: "Load a program, attach it, feed it sockets, and tear it all down at exit",
+		Long: `run compiles FILE (or reads a BPF object), creates its maps, loads its
+programs and attaches them: sk_msg and sk_skb programs to their maps,
+sockops programs to a cgroup. It prints "sockc: ready" on stderr once
+everything is attached and listening, and removes everything it created
+when it ends (SIGINT or SIGTERM: exit status 0).
+
+Sockets reach the maps in three ways:
+  -- COMMAND ARGS   run COMMAND in a fresh child cgroup with the sockops
+                    program attached (only COMMAND and its children are
+                    affected), and exit with its status when it ends
+  --cgroup PATH     attach the sockops program to an existing cgroup2 dir
+  --proxy L=U       accept on L, dial U, pair both sockets in the peer map:
+                    an in-kernel TCP proxy (sockc never touches the bytes)
+  --accept ADDR     accept on ADDR and pair each connection with itself:
+                    with examples/echo.sock, an in-kernel echo server`,
+		Example: `  sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1
+  sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
+  sockc run examples/echo.sock --accept 127.0.0.1:7777`,
+		Args: func(c *cobra.Command, args []string) error {
+			if n := c.ArgsLenAtDash(); n == 0 || len(args) == 0 {
+				return usageErrorf("run: missing FILE (see 'sockc run --help')")
+			} else if n > 1 || n < 0 && len(args) > 1 {
+				return usageErrorf("run: unexpected arguments %v; put the command after --", args[1:])
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			var command []string
+			if n := c.ArgsLenAtDash(); n >= 0 {
+				command = args[n:]
+				if len(command) == 0 {
+					return usageErrorf("run: no command after --")
+				}
+			}
+			return runRun(c.ErrOrStderr(), args[0], command, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cgroup, "cgroup", "", "attach the sockops program to the cgroup2 directory `PATH`")
+	fl.StringArrayVar(&f.proxies, "proxy", nil, "proxy `LISTEN=UPSTREAM` in the kernel (repeatable)")
+	fl.StringArrayVar(&f.accepts, "accept", nil, "accept on `ADDR` and pair each connection with itself (repeatable)")
+	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the only sockhash keyed by u64)")
+	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`")
+	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
+	return cmd
+}
+
+func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
+	logf := func(format string, args ...any) {}
+	if f.verbose {
+		logf = func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
+	}
+	if f.cgroup != "" && len(command) > 0 {
+		return usageErrorf("run: --cgroup and a command exclude each other")
+	}
+	if _, err := os.Stat(file); err != nil {
+		return usageErrorf("%v", err)
+	}
+	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin})
+	var diags diag.List
+	if errors.As(err, &diags) {
+		diags.Format(stderr)
+		return errReported
+	}
+	if err != nil {
+		return &exitError{code: exitInput, msg: err.Error()}
+	}
+	defer func() {
+		if err := rt.Close(); err != nil {
+			fmt.Fprintf(stderr, "sockc: teardown: %v\n", err)
+		}
+	}()
+	for _, a := range rt.Attachments() {
+		if a.Map != "" {
+			logf("attached %s to map %s (%s)", a.Program, a.Map, a.Type)
+		}
+	}
+	if rt.HasSockops() && f.cgroup == "" && len(command) == 0 {
+		return usageErrorf("run: %s has sockops handlers (on established/connect/accept): give --cgroup PATH, or run a command: sockc run %s -- COMMAND", file, file)
+	}
+	if !rt.HasSockops() && f.cgroup != "" {
+		return usageErrorf("run: --cgroup given, but %s has no sockops handlers", file)
+	}
+	if f.cgroup != "" {
+		if err := rt.AttachCgroup(f.cgroup); err != nil {
+			return &exitError{code: exitInput, msg: err.Error()}
+		}
+		logf("attached sockops to cgroup %s", f.cgroup)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var proxies []*runtime.Proxy
+	var wg sync.WaitGroup
+	serveErrs := make(chan error, len(f.proxies)+len(f.accepts))
+	if len(f.proxies)+len(f.accepts) > 0 {
+		m, err := peerMap(rt, f.mapName)
+		if err != nil {
+			return &exitError{code: exitInput, msg: err.Error()}
+		}
+		for _, spec := range f.proxies {
+			listen, upstream, ok := strings.Cut(spec, "=")
+			if !ok || listen == "" || upstream == "" {
+				return usageErrorf("run: --proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:8080=127.0.0.1:80", spec)
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return &exitError{code: exitInput, msg: fmt.Sprintf("proxy: %v", err)}
+			}
+			p := &runtime.Proxy{Map: m, Upstream: upstream, Logf: logf}
+			proxies = append(proxies, p)
+			fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), upstream)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				serveErrs <- p.Serve(ctx, ln)
+			}()
+		}
+		for _, addr := range f.accepts {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return &exitError{code: exitInput, msg: fmt.Sprintf("accept: %v", err)}
+			}
+			fmt.Fprintf(stderr, "sockc: accepting on %s\n", ln.Addr())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				serveErrs <- acceptSelfPaired(ctx, ln, m, logf)
+			}()
+		}
+	}
+	defer wg.Wait()
+
+	if f.stats > 0 {
+		go printStats(ctx, stderr, rt, proxies, f.stats)
+	}
+
+	if len(command) > 0 {
+		return runCommand(ctx, stderr, rt, command)
+	}
+	fmt.Fprintln(stderr, "sockc: ready")
+	select {
+	case <-ctx.Done():
+		logf("signal received; removing everything")
+		return nil
+	case err := <-serveErrs:
+		if err != nil {
+			return &exitError{code: exitInput, msg: err.Error()}
+		}
+		return nil
+	}
+}
+
+// peerMap finds the map --proxy and --accept pair sockets in.
+func peerMap(rt *runtime.Runtime, name string) (*runtime.Map, error) {
+	if name != "" {
+		return rt.Map(name)
+	}
+	var cands []string
+	for _, n := range rt.MapNames() {
+		if ms := rt.Spec().Maps[n]; ms.Type == ebpf.SockHash && ms.KeySize == 8 {
+			cands = append(cands, n)
+		}
+	}
+	switch len(cands) {
+	case 0:
+		return nil, errors.New("--proxy and --accept need a sockhash keyed by u64 for `redirect peer`, and the program has none")
+	case 1:
+		return rt.Map(cands[0])
+	}
+	return nil, fmt.Errorf("several maps could pair sockets (%s): choose one with --map", strings.Join(cands, ", "))
+}
+
+// acceptSelfPaired accepts connections and pairs each with itself: its
+// bytes go back out of it.
+func acceptSelfPaired(ctx context.Context, ln net.Listener, m *runtime.Map, logf func(string, ...any)) error {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		tc := c.(*net.TCPConn)
+		if err := m.Pair(tc, tc); err != nil {
+			logf("%s: %v", c.RemoteAddr(), err)
+			c.Close()
+			continue
+		}
+		logf("%s joined %s", c.RemoteAddr(), m.Name())
+		conns = append(conns, c)
+	}
+}
+
+// runCommand starts the command in its own cgroup, forwards SIGINT and
+// SIGTERM to it, and returns its exit status.
+func runCommand(ctx context.Context, stderr io.Writer, rt *runtime.Runtime, command []string) error {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("run: %v", err)}
+	}
+	cmd := exec.Command(path, command[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	fmt.Fprintln(stderr, "sockc: ready")
+	c, err := rt.StartCommand(cmd)
+	if err != nil {
+		return &exitError{code: exitInput, msg: err.Error()}
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	var werr error
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		cmd.Process.Signal(syscall.SIGTERM)
+		werr = <-done
+	}
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		code := ee.ExitCode()
+		if code < 0 { // killed by a signal
+			if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+				code = 128 + int(st.Signal())
+			}
+		}
+		return &exitError{code: code}
+	}
+	if werr != nil {
+		return &exitError{code: exitInput, msg: werr.Error()}
+	}
+	return nil
+}
+
+func printStats(ctx context.Context, w io.Writer, rt *runtime.Runtime, proxies []*runtime.Proxy, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var parts []string
+		for _, n := range rt.MapNames() {
+			if m, err := rt.Map(n); err == nil {
+				if k, err := m.Len(); err == nil {
+					parts = append(parts, fmt.Sprintf("%s=%d", n, k))
+				}
+			}
+		}
+		if ctr, err := rt.Counters(); err == nil && len(ctr) > 0 {
+			names := make([]string, 0, len(ctr))
+			for n := range ctr {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				parts = append(parts, fmt.Sprintf("count.%s=%d", n, ctr[n]))
+			}
+		}
+		var st runtime.ProxyStats
+		for _, p := range proxies {
+			s := p.Stats()
+			st.Accepted += s.Accepted
+			st.Active += s.Active
+			st.FailedDials += s.FailedDials
+		}
+		if len(proxies) > 0 {
+			parts = append(parts, fmt.Sprintf("proxied=%d active=%d failed=%d", st.Accepted, st.Active, st.FailedDials))
+		}
+		fmt.Fprintf(w, "sockc: stats %s\n", strings.Join(parts, " "))
+	}
+}

@@ -1,0 +1,280 @@
+// Package e2e runs the sockc binary end to end on loopback, as a user
+// would: sockc run with each example, real clients and servers, and the
+// kernel's own listings to check that nothing remains afterwards.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	_ "github.com/sockc/sockc/internal/golden"
+	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/probe"
+)
+
+// sockcBin is the sockc binary, built once by TestMain.
+var sockcBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(probe.Env) != "" {
+		// Run by a test inside `sockc run ... --`: act as the probe.
+		if err := probe.Run(os.Stdout, 64<<20); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "sockc-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sockcBin = filepath.Join(dir, "sockc")
+	build := exec.Command("go", "build", "-o", sockcBin, "../cmd/sockc")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sockc:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sockcRun is a running `sockc run`.
+type sockcRun struct {
+	cmd    *exec.Cmd
+	stderr *lineLog
+	done   chan error
+}
+
+// lineLog collects stderr lines and lets a test wait for one.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+	cond  *sync.Cond
+	eof   bool
+}
+
+func newLineLog(r io.Reader) *lineLog {
+	l := &lineLog{}
+	l.cond = sync.NewCond(&l.mu)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.lines = append(l.lines, sc.Text())
+			l.cond.Broadcast()
+			l.mu.Unlock()
+		}
+		l.mu.Lock()
+		l.eof = true
+		l.cond.Broadcast()
+		l.mu.Unlock()
+	}()
+	return l
+}
+
+// wait blocks until a line matches re (the process's own readiness
+// signal) or the stream ends.
+func (l *lineLog) wait(re *regexp.Regexp) ([]string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := 0; ; i++ {
+		for ; i < len(l.lines); i++ {
+			if m := re.FindStringSubmatch(l.lines[i]); m != nil {
+				return m, true
+			}
+		}
+		if l.eof {
+			return nil, false
+		}
+		l.cond.Wait()
+		i--
+	}
+}
+
+func (l *lineLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+var readyRE = regexp.MustCompile(`^sockc: ready$`)
+
+// start runs sockc with args and waits for "sockc: ready". The process is
+// stopped with SIGTERM when the test ends, if still running.
+func start(t *testing.T, args ...string) *sockcRun {
+	t.Helper()
+	kerneltest.Require(t)
+	cmd := exec.Command(sockcBin, args...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	cmd.Stdout = os.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &sockcRun{cmd: cmd, stderr: newLineLog(pr), done: make(chan error, 1)}
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		r.done <- err
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	ready := make(chan bool, 1)
+	go func() { _, ok := r.stderr.wait(readyRE); ready <- ok }()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("sockc %v exited before ready:\n%s", args, r.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("sockc %v not ready after 60s:\n%s", args, r.stderr)
+	}
+	return r
+}
+
+// addr returns the address printed on a line matching re.
+func (r *sockcRun) addr(t *testing.T, re string) string {
+	t.Helper()
+	m, ok := r.stderr.wait(regexp.MustCompile(re))
+	if !ok || len(m) < 2 {
+		t.Fatalf("no line matching %s:\n%s", re, r.stderr)
+	}
+	return m[1]
+}
+
+// stop sends SIGTERM and returns the exit error.
+func (r *sockcRun) stop(t *testing.T) error {
+	t.Helper()
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sockc did not exit 30s after SIGTERM:\n%s", r.stderr)
+		return nil
+	}
+}
+
+// kernelNames lists map and program names in the kernel that contain one
+// of the given names.
+func kernelNames(t *testing.T, names ...string) []string {
+	t.Helper()
+	var found []string
+	match := func(n string) bool {
+		for _, x := range names {
+			if strings.Contains(n, x) {
+				return true
+			}
+		}
+		return false
+	}
+	for id := ebpf.MapID(0); ; {
+		next, err := ebpf.MapGetNextID(id)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = next
+		if m, err := ebpf.NewMapFromID(id); err == nil {
+			if info, err := m.Info(); err == nil && match(info.Name) {
+				found = append(found, "map "+info.Name)
+			}
+			m.Close()
+		}
+	}
+	for id := ebpf.ProgramID(0); ; {
+		next, err := ebpf.ProgramGetNextID(id)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = next
+		if p, err := ebpf.NewProgramFromID(id); err == nil {
+			if info, err := p.Info(); err == nil && match(info.Name) {
+				found = append(found, "prog "+info.Name)
+			}
+			p.Close()
+		}
+	}
+	return found
+}
+
+// awaitNoKernelObjects polls the kernel's listings until none of the names
+// remain. Sockets release programs in deferred kernel work, with no event
+// to wait for.
+func awaitNoKernelObjects(t *testing.T, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		left := kernelNames(t, names...)
+		if len(left) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("still in the kernel after sockc exited: %v", left)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// procIO reads rchar and wchar of a process: bytes it moved through
+// read/write-like system calls.
+func procIO(t *testing.T, pid int) (rchar, wchar int64) {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var v int64
+		if n, _ := fmt.Sscanf(line, "rchar: %d", &v); n == 1 {
+			rchar = v
+		}
+		if n, _ := fmt.Sscanf(line, "wchar: %d", &v); n == 1 {
+			wchar = v
+		}
+	}
+	return rchar, wchar
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+

@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/probe"
+)
+
+// echoUpstream is a plain echo server (read/write loop, no splice) for the
+// proxy to dial. It stops when the test ends.
+func echoUpstream(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				buf := make([]byte, 256<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						c.(*net.TCPConn).CloseWrite()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+// exchange sends size random bytes to addr and reads them back, checking
+// the SHA-256 of both.
+func exchange(addr string, size int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	data := make([]byte, size)
+	rand.Read(data)
+	want := sha256.Sum256(data)
+	werr := make(chan error, 1)
+	go func() {
+		for off := 0; off < size; off += 64 << 10 {
+			if _, err := c.Write(data[off:min(off+64<<10, size)]); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- nil
+	}()
+	h := sha256.New()
+	c.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	if n, err := io.CopyN(h, c, int64(size)); err != nil {
+		return fmt.Errorf("read %d of %d bytes back: %w", n, size, err)
+	}
+	if err := <-werr; err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if !bytes.Equal(h.Sum(nil), want[:]) {
+		return errors.New("bytes came back different")
+	}
+	return nil
+}
+
+func TestRunEcho(t *testing.T) {
+	r := start(t, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0")
+	addr := r.addr(t, `^sockc: accepting on (\S+)$`)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- exchange(addr, 2<<20) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("sockc exit: %v\n%s", err, r.stderr)
+	}
+	awaitNoKernelObjects(t, "echo_socks")
+}
+
+// TestRunProxy: 64 clients send 8 MiB each through the in-kernel proxy to
+// an echo upstream and read it back, every byte checked; the sockc
+// process's own read and write counts show it never copied the payload.
+func TestRunProxy(t *testing.T) {
+	up := echoUpstream(t)
+	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+up, "--stats", "1s")
+	addr := r.addr(t, `^sockc: proxy (\S+) -> `)
+	pid := r.cmd.Process.Pid
+	rBefore, wBefore := procIO(t, pid)
+
+	const clients, size = 64, 8 << 20
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- exchange(addr, size) }()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			failed++
+			t.Error(err)
+		}
+	}
+	rAfter, wAfter := procIO(t, pid)
+	moved := int64(clients) * size * 2 // each byte crosses the proxy twice
+	t.Logf("proxied %d MiB; sockc read %d and wrote %d bytes meanwhile", moved>>20, rAfter-rBefore, wAfter-wBefore)
+	if rAfter-rBefore > 1<<20 || wAfter-wBefore > 1<<20 {
+		t.Errorf("sockc read %d and wrote %d bytes while proxying %d: it copied payload", rAfter-rBefore, wAfter-wBefore, moved)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("sockc exit: %v\n%s", err, r.stderr)
+	}
+	if failed == 0 && !strings.Contains(r.stderr.String(), "sockc: stats ") {
+		t.Errorf("no stats line in:\n%s", r.stderr)
+	}
+	awaitNoKernelObjects(t, "conns", "sockc_counters")
+}
+
+// TestRunProxyDeadUpstream: a failed upstream dial closes the client.
+func TestRunProxyDeadUpstream(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+dead)
+	addr := r.addr(t, `^sockc: proxy (\S+) -> `)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("client read %d, %v; want EOF", n, err)
+	}
+}
+
+// TestRunBypass runs a probe (control plus bulk connections on one port,
+// half-close, close with data in flight) inside `sockc run bypass.sock --`.
+func TestRunBypass(t *testing.T) {
+	kerneltest.Require(t)
+	var out bytes.Buffer
+	cmd := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--", os.Args[0])
+	cmd.Env = append(os.Environ(), probe.Env+"=1")
+	cmd.Stdout = &out
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("sockc run: %v\n%s", err, errb.String())
+	}
+	var rep probe.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("probe report %q: %v\n%s", out.String(), err, errb.String())
+	}
+	t.Logf("probe: %+v", rep)
+	if rep.BytesAcked > uint64(rep.BulkBytes)/100 {
+		t.Errorf("bytes_acked %d of %d: TCP carried the data, no bypass", rep.BytesAcked, rep.BulkBytes)
+	}
+	if !strings.Contains(errb.String(), "sockc: ready") {
+		t.Errorf("no ready line:\n%s", errb.String())
+	}
+	awaitNoKernelObjects(t, "socks")
+}
+
+// TestRunCommandStatus: sockc exits with the command's status.
+func TestRunCommandStatus(t *testing.T) {
+	kerneltest.Require(t)
+	err := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--", "sh", "-c", "exit 7").Run()
+	if code := exitCode(err); code != 7 {
+		t.Fatalf("exit status %d (%v), want 7", code, err)
+	}
+}
+
+// TestRunTeardownAfterSIGTERM pins the maps, attaches to a cgroup of the
+// test's own, stops sockc with SIGTERM, and checks the kernel's listings,
+// the pin directory and the cgroup.
+func TestRunTeardownAfterSIGTERM(t *testing.T) {
+	pins := filepath.Join(kerneltest.PinDir(t), "maps")
+	cg, err := os.MkdirTemp(cgroup2Root(t), "sockc-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(cg) })
+	r := start(t, "run", "../examples/bypass.sock", "--cgroup", cg, "--pin", pins, "-v")
+	if entries, err := os.ReadDir(pins); err != nil || len(entries) != 1 {
+		t.Fatalf("pins %v (%v), want the socks map", entries, err)
+	}
+	if len(kernelNames(t, "socks")) == 0 {
+		t.Fatal("the kernel lists no socks map or program while sockc runs")
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("sockc exit after SIGTERM: %v, want status 0\n%s", err, r.stderr)
+	}
+	if _, err := os.Stat(pins); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pin directory %s remains (%v)", pins, err)
+	}
+	awaitNoKernelObjects(t, "socks")
+	if err := os.Remove(cg); err != nil {
+		t.Errorf("the test's cgroup cannot be removed after sockc exited: %v", err)
+	}
+}
+
+// TestRunSetupFailure: a bad cgroup fails after the maps and programs
+// exist; nothing may remain.
+func TestRunSetupFailure(t *testing.T) {
+	kerneltest.Require(t)
+	out, err := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--cgroup", "/nonexistent/cgroup").CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("exit status %d, want 1:\n%s", code, out)
+	}
+	if !strings.Contains(string(out), "/nonexistent/cgroup") {
+		t.Errorf("error does not name the cgroup:\n%s", out)
+	}
+	awaitNoKernelObjects(t, "socks")
+}
+
+func cgroup2Root(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.Index(line, " - cgroup2 "); i > 0 {
+			return strings.Fields(line)[4]
+		}
+	}
+	kerneltest.Unavailable(t, "no cgroup2 hierarchy mounted")
+	return ""
+}
