@@ -277,4 +277,3 @@ func exitCode(err error) int {
 	}
 	return 0
 }
-
