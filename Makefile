@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: all build test vet fmt-check golden clean
+.PHONY: all build test vet fmt-check golden clean demo
 
 all: build
 
@@ -25,3 +25,12 @@ golden:
 
 clean:
 	rm -rf bin
+
+# A real redirect: the same loopback transfer, plain, then under the
+# same-host bypass (needs root for the second run).
+demo: build
+	$(GO) build -o bin/demo ./examples/demo
+	@echo "== plain loopback TCP"
+	@bin/demo
+	@echo "== the same program under: sockc run examples/bypass.sock -- bin/demo"
+	@bin/sockc run examples/bypass.sock -- bin/demo

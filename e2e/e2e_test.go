@@ -179,8 +179,8 @@ func (r *sockcRun) stop(t *testing.T) error {
 	}
 }
 
-// kernelNames lists map and program names in the kernel that contain one
-// of the given names.
+// kernelNames lists the maps and programs in the kernel whose names
+// contain one of the given names, as "map NAME #ID" and "prog NAME #ID".
 func kernelNames(t *testing.T, names ...string) []string {
 	t.Helper()
 	var found []string
@@ -203,7 +203,7 @@ func kernelNames(t *testing.T, names ...string) []string {
 		id = next
 		if m, err := ebpf.NewMapFromID(id); err == nil {
 			if info, err := m.Info(); err == nil && match(info.Name) {
-				found = append(found, "map "+info.Name)
+				found = append(found, fmt.Sprintf("map %s #%d", info.Name, id))
 			}
 			m.Close()
 		}
@@ -219,7 +219,7 @@ func kernelNames(t *testing.T, names ...string) []string {
 		id = next
 		if p, err := ebpf.NewProgramFromID(id); err == nil {
 			if info, err := p.Info(); err == nil && match(info.Name) {
-				found = append(found, "prog "+info.Name)
+				found = append(found, fmt.Sprintf("prog %s #%d", info.Name, id))
 			}
 			p.Close()
 		}
@@ -227,15 +227,37 @@ func kernelNames(t *testing.T, names ...string) []string {
 	return found
 }
 
-// awaitNoKernelObjects polls the kernel's listings until none of the names
-// remain. Sockets release programs in deferred kernel work, with no event
-// to wait for.
-func awaitNoKernelObjects(t *testing.T, names ...string) {
+// baseline records the kernel objects with the given names that exist
+// before a test starts sockc (another program of the machine may use the
+// same names), so that the teardown check looks only at new ones.
+type baseline struct {
+	names []string
+	old   map[string]bool
+}
+
+func snapshot(t *testing.T, names ...string) baseline {
+	t.Helper()
+	b := baseline{names: names, old: map[string]bool{}}
+	for _, o := range kernelNames(t, names...) {
+		b.old[o] = true
+	}
+	return b
+}
+
+// awaitNoKernelObjects polls the kernel's listings until no object with
+// the baseline's names remains that was not there before. Sockets release
+// programs in deferred kernel work, with no event to wait for.
+func awaitNoKernelObjects(t *testing.T, b baseline) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		left := kernelNames(t, names...)
+		var left []string
+		for _, o := range kernelNames(t, b.names...) {
+			if !b.old[o] {
+				left = append(left, o)
+			}
+		}
 		if len(left) == 0 {
 			return
 		}
@@ -265,6 +287,18 @@ func procIO(t *testing.T, pid int) (rchar, wchar int64) {
 		}
 	}
 	return rchar, wchar
+}
+
+// timed builds a command that gets SIGTERM after d (sockc then stops the
+// command it runs and removes its cgroup) and SIGKILL 10s later, so that a
+// hung run fails the test instead of blocking the suite.
+func timed(t *testing.T, d time.Duration, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
 }
 
 func exitCode(err error) int {

@@ -10,10 +10,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,6 +96,8 @@ func exchange(addr string, size int) error {
 }
 
 func TestRunEcho(t *testing.T) {
+	kerneltest.Require(t)
+	base := snapshot(t, "echo_socks")
 	r := start(t, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0")
 	addr := r.addr(t, `^sockc: accepting on (\S+)$`)
 	var wg sync.WaitGroup
@@ -114,13 +116,15 @@ func TestRunEcho(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Fatalf("sockc exit: %v\n%s", err, r.stderr)
 	}
-	awaitNoKernelObjects(t, "echo_socks")
+	awaitNoKernelObjects(t, base)
 }
 
 // TestRunProxy: 64 clients send 8 MiB each through the in-kernel proxy to
 // an echo upstream and read it back, every byte checked; the sockc
 // process's own read and write counts show it never copied the payload.
 func TestRunProxy(t *testing.T) {
+	kerneltest.Require(t)
+	base := snapshot(t, "conns", "sockc_counters")
 	up := echoUpstream(t)
 	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+up, "--stats", "1s")
 	addr := r.addr(t, `^sockc: proxy (\S+) -> `)
@@ -155,7 +159,7 @@ func TestRunProxy(t *testing.T) {
 	if failed == 0 && !strings.Contains(r.stderr.String(), "sockc: stats ") {
 		t.Errorf("no stats line in:\n%s", r.stderr)
 	}
-	awaitNoKernelObjects(t, "conns", "sockc_counters")
+	awaitNoKernelObjects(t, base)
 }
 
 // TestRunProxyDeadUpstream: a failed upstream dial closes the client.
@@ -180,8 +184,9 @@ func TestRunProxyDeadUpstream(t *testing.T) {
 // half-close, close with data in flight) inside `sockc run bypass.sock --`.
 func TestRunBypass(t *testing.T) {
 	kerneltest.Require(t)
+	base := snapshot(t, "socks")
 	var out bytes.Buffer
-	cmd := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--", os.Args[0])
+	cmd := timed(t, 2*time.Minute, sockcBin, "run", "../examples/bypass.sock", "--", os.Args[0])
 	cmd.Env = append(os.Environ(), probe.Env+"=1")
 	cmd.Stdout = &out
 	var errb bytes.Buffer
@@ -200,13 +205,13 @@ func TestRunBypass(t *testing.T) {
 	if !strings.Contains(errb.String(), "sockc: ready") {
 		t.Errorf("no ready line:\n%s", errb.String())
 	}
-	awaitNoKernelObjects(t, "socks")
+	awaitNoKernelObjects(t, base)
 }
 
 // TestRunCommandStatus: sockc exits with the command's status.
 func TestRunCommandStatus(t *testing.T) {
 	kerneltest.Require(t)
-	err := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--", "sh", "-c", "exit 7").Run()
+	err := timed(t, time.Minute, sockcBin, "run", "../examples/bypass.sock", "--", "sh", "-c", "exit 7").Run()
 	if code := exitCode(err); code != 7 {
 		t.Fatalf("exit status %d (%v), want 7", code, err)
 	}
@@ -216,6 +221,8 @@ func TestRunCommandStatus(t *testing.T) {
 // test's own, stops sockc with SIGTERM, and checks the kernel's listings,
 // the pin directory and the cgroup.
 func TestRunTeardownAfterSIGTERM(t *testing.T) {
+	kerneltest.Require(t)
+	base := snapshot(t, "socks")
 	pins := filepath.Join(kerneltest.PinDir(t), "maps")
 	cg, err := os.MkdirTemp(cgroup2Root(t), "sockc-e2e-")
 	if err != nil {
@@ -235,7 +242,7 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	if _, err := os.Stat(pins); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pin directory %s remains (%v)", pins, err)
 	}
-	awaitNoKernelObjects(t, "socks")
+	awaitNoKernelObjects(t, base)
 	if err := os.Remove(cg); err != nil {
 		t.Errorf("the test's cgroup cannot be removed after sockc exited: %v", err)
 	}
@@ -245,14 +252,15 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 // exist; nothing may remain.
 func TestRunSetupFailure(t *testing.T) {
 	kerneltest.Require(t)
-	out, err := exec.Command(sockcBin, "run", "../examples/bypass.sock", "--cgroup", "/nonexistent/cgroup").CombinedOutput()
+	base := snapshot(t, "socks")
+	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/bypass.sock", "--cgroup", "/nonexistent/cgroup").CombinedOutput()
 	if code := exitCode(err); code != 1 {
 		t.Fatalf("exit status %d, want 1:\n%s", code, out)
 	}
 	if !strings.Contains(string(out), "/nonexistent/cgroup") {
 		t.Errorf("error does not name the cgroup:\n%s", out)
 	}
-	awaitNoKernelObjects(t, "socks")
+	awaitNoKernelObjects(t, base)
 }
 
 func cgroup2Root(t *testing.T) string {
@@ -268,4 +276,34 @@ func cgroup2Root(t *testing.T) string {
 	}
 	kerneltest.Unavailable(t, "no cgroup2 hierarchy mounted")
 	return ""
+}
+
+// TestRunWithoutPrivileges runs sockc as an unprivileged user: one clear
+// sentence, exit status 1, no Go trace.
+func TestRunWithoutPrivileges(t *testing.T) {
+	kerneltest.Require(t)
+	if err := os.Chmod(filepath.Dir(sockcBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../examples/echo.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Beside the binary: a directory the unprivileged user can read.
+	file := filepath.Join(filepath.Dir(sockcBin), "echo.sock")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := timed(t, time.Minute, sockcBin, "run", file, "--accept", "127.0.0.1:0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("exit status %d, want 1:\n%s", code, out)
+	}
+	if !strings.Contains(string(out), "needs root, or CAP_BPF with CAP_NET_ADMIN") || strings.Contains(string(out), "goroutine") {
+		t.Errorf("output:\n%s", out)
+	}
+	if n := strings.Count(strings.TrimSpace(string(out)), "\n"); n != 0 {
+		t.Errorf("want one line, got %d:\n%s", n+1, out)
+	}
 }

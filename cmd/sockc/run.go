@@ -173,7 +173,18 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
 	defer wg.Wait()
 
 	if f.stats > 0 {
-		go printStats(ctx, stderr, rt, proxies, f.stats)
+		statsCtx, stopStats := context.WithCancel(ctx)
+		statsDone := make(chan struct{})
+		go func() {
+			defer close(statsDone)
+			printStats(statsCtx, stderr, rt, proxies, f.stats)
+		}()
+		defer func() {
+			// One last line with the final figures, before teardown.
+			stopStats()
+			<-statsDone
+			fmt.Fprintln(stderr, statsLine(rt, proxies))
+		}()
 	}
 
 	if len(command) > 0 {
@@ -292,34 +303,40 @@ func printStats(ctx context.Context, w io.Writer, rt *runtime.Runtime, proxies [
 			return
 		case <-t.C:
 		}
-		var parts []string
-		for _, n := range rt.MapNames() {
-			if m, err := rt.Map(n); err == nil {
-				if k, err := m.Len(); err == nil {
-					parts = append(parts, fmt.Sprintf("%s=%d", n, k))
-				}
-			}
-		}
-		if ctr, err := rt.Counters(); err == nil && len(ctr) > 0 {
-			names := make([]string, 0, len(ctr))
-			for n := range ctr {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				parts = append(parts, fmt.Sprintf("count.%s=%d", n, ctr[n]))
-			}
-		}
-		var st runtime.ProxyStats
-		for _, p := range proxies {
-			s := p.Stats()
-			st.Accepted += s.Accepted
-			st.Active += s.Active
-			st.FailedDials += s.FailedDials
-		}
-		if len(proxies) > 0 {
-			parts = append(parts, fmt.Sprintf("proxied=%d active=%d failed=%d", st.Accepted, st.Active, st.FailedDials))
-		}
-		fmt.Fprintf(w, "sockc: stats %s\n", strings.Join(parts, " "))
+		fmt.Fprintln(w, statsLine(rt, proxies))
 	}
+}
+
+// statsLine is one line of figures: sockets per map, counters, proxied
+// connections.
+func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
+	var parts []string
+	for _, n := range rt.MapNames() {
+		if m, err := rt.Map(n); err == nil {
+			if k, err := m.Len(); err == nil {
+				parts = append(parts, fmt.Sprintf("%s=%d", n, k))
+			}
+		}
+	}
+	if ctr, err := rt.Counters(); err == nil && len(ctr) > 0 {
+		names := make([]string, 0, len(ctr))
+		for n := range ctr {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("count.%s=%d", n, ctr[n]))
+		}
+	}
+	var st runtime.ProxyStats
+	for _, p := range proxies {
+		s := p.Stats()
+		st.Accepted += s.Accepted
+		st.Active += s.Active
+		st.FailedDials += s.FailedDials
+	}
+	if len(proxies) > 0 {
+		parts = append(parts, fmt.Sprintf("proxied=%d active=%d failed=%d", st.Accepted, st.Active, st.FailedDials))
+	}
+	return "sockc: stats " + strings.Join(parts, " ")
 }
