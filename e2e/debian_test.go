@@ -131,9 +131,10 @@ wait $srv`
 	// iperf3's server stops counting when the control connection says the
 	// test ended, which can overtake the data connection's last bytes
 	// (97.7% counted was seen under load): its total is a lower bound.
-	// Content is checked byte for byte by the socat test.
+	// Content is checked byte for byte by the socat test. The client may
+	// send one block (128 KiB) more than -n asks.
 	const want = 256 << 20
-	if cli.End.SumSent.Bytes != want || srv.End.SumReceived.Bytes < want/2 {
+	if cli.End.SumSent.Bytes < want || srv.End.SumReceived.Bytes < want/2 {
 		t.Fatalf("iperf3 sent %d, server counted %d; want %d sent", cli.End.SumSent.Bytes, srv.End.SumReceived.Bytes, want)
 	}
 	if msgs <= 0 {
