@@ -16,6 +16,7 @@ type Map struct {
 	name   string
 	m      *ebpf.Map
 	layout keys.Layout
+	owned  bool // made by NewMap, closed by Close
 }
 
 // rawLayout is the layout of a map whose key type is unknown (a map from a

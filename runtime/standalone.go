@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/sockc/sockc/lang/keys"
+)
+
+// NewMap creates a sockmap or sockhash on its own, for Go programs that
+// bring their own BPF programs: the building block the language sits on.
+// A sockmap's key is a u32 index; a sockhash takes the layout given (its
+// size is the key size). Close the Map to remove it.
+func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (*Map, error) {
+	if err := checkHost(); err != nil {
+		return nil, err
+	}
+	switch {
+	case typ == ebpf.SockMap && !key.Equal(keys.ScalarU32):
+		return nil, fmt.Errorf("map %s: a sockmap is indexed by u32", name)
+	case typ != ebpf.SockMap && typ != ebpf.SockHash:
+		return nil, fmt.Errorf("map %s: want a sockmap or sockhash, not %s", name, typ)
+	case len(key.Components) == 0:
+		return nil, fmt.Errorf("map %s: no key layout", name)
+	}
+	m, err := ebpf.NewMap(&ebpf.MapSpec{
+		Name: name, Type: typ, KeySize: uint32(key.Size()), ValueSize: 8, MaxEntries: maxEntries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create map %s: %w", name, explainLoad(err))
+	}
+	return &Map{name: name, m: m, layout: key, owned: true}, nil
+}
+
+// Close removes a map made by NewMap, with every socket in it. Maps of a
+// Runtime are removed by the Runtime's Close; for them this does nothing.
+func (m *Map) Close() error {
+	if !m.owned {
+		return nil
+	}
+	return errors.Join(clearMap(m.m), m.m.Close())
+}
+
+// Attach attaches an sk_msg or sk_skb program to the map with the given
+// attach type, with a BPF link where the kernel has them for sockmaps
+// (Linux 6.10) and BPF_PROG_ATTACH before. Closing the result detaches it.
+func (m *Map) Attach(prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
+	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.m.FD(), Program: prog, Attach: typ})
+	if err == nil {
+		return l, nil
+	}
+	if !linkUnsupported(err) {
+		return nil, fmt.Errorf("attach to map %s: %w", m.name, explainAttach(err))
+	}
+	if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ}); err != nil {
+		return nil, fmt.Errorf("attach to map %s: %w", m.name, explainAttach(err))
+	}
+	return detacher(func() error {
+		return link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ})
+	}), nil
+}
+
+type detacher func() error
+
+func (d detacher) Close() error { return d() }
+
+// PutRaw stores the socket behind a syscall.RawConn (from a net.Conn,
+// an os.File, or a socket of another library) under the key built from
+// values.
+func (m *Map) PutRaw(rc syscall.RawConn, values ...any) error {
+	key, err := m.Encode(values...)
+	if err != nil {
+		return fmt.Errorf("map %s: %w", m.name, err)
+	}
+	var perr error
+	if err := rc.Control(func(fd uintptr) { perr = m.PutFD(int(fd), key) }); err != nil {
+		return err
+	}
+	return perr
+}
