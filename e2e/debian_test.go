@@ -50,7 +50,7 @@ func runUnder(t *testing.T, file, script string, args ...string) int {
 // have carried it.
 func TestRunBypassSocat(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "socks")
+	base := kerneltest.Snapshot(t, "socks")
 	kerneltest.Tool(t, "socat")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
@@ -81,7 +81,7 @@ wait $srv`
 		t.Logf("%s: 32 MiB intact, msg program runs: %d", file, msgs)
 		os.Remove(out)
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }
 
 // TestRunBypassIperf3 runs iperf3, whose control connection idles in
@@ -89,7 +89,7 @@ wait $srv`
 // bulk traffic: the case that breaks a map keyed by port.
 func TestRunBypassIperf3(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "socks")
+	base := kerneltest.Snapshot(t, "socks")
 	kerneltest.Tool(t, "iperf3")
 	kerneltest.Tool(t, "ss")
 	dir := t.TempDir()
@@ -141,5 +141,5 @@ wait $srv`
 		t.Errorf("the msg program saw %d messages: iperf3 did not go through the bypass", msgs)
 	}
 	t.Logf("iperf3: sent %d bytes, server counted %d, msg program runs: %d", cli.End.SumSent.Bytes, srv.End.SumReceived.Bytes, msgs)
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }

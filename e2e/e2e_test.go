@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-
 	_ "github.com/sockc/sockc/internal/golden"
 	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/internal/probe"
@@ -176,96 +174,6 @@ func (r *sockcRun) stop(t *testing.T) error {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("sockc did not exit 30s after SIGTERM:\n%s", r.stderr)
 		return nil
-	}
-}
-
-// kernelNames lists the maps and programs in the kernel whose names
-// contain one of the given names, as "map NAME #ID" and "prog NAME #ID".
-func kernelNames(t *testing.T, names ...string) []string {
-	t.Helper()
-	var found []string
-	match := func(n string) bool {
-		for _, x := range names {
-			if strings.Contains(n, x) {
-				return true
-			}
-		}
-		return false
-	}
-	for id := ebpf.MapID(0); ; {
-		next, err := ebpf.MapGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		id = next
-		if m, err := ebpf.NewMapFromID(id); err == nil {
-			if info, err := m.Info(); err == nil && match(info.Name) {
-				found = append(found, fmt.Sprintf("map %s #%d", info.Name, id))
-			}
-			m.Close()
-		}
-	}
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		id = next
-		if p, err := ebpf.NewProgramFromID(id); err == nil {
-			if info, err := p.Info(); err == nil && match(info.Name) {
-				found = append(found, fmt.Sprintf("prog %s #%d", info.Name, id))
-			}
-			p.Close()
-		}
-	}
-	return found
-}
-
-// baseline records the kernel objects with the given names that exist
-// before a test starts sockc (another program of the machine may use the
-// same names), so that the teardown check looks only at new ones.
-type baseline struct {
-	names []string
-	old   map[string]bool
-}
-
-func snapshot(t *testing.T, names ...string) baseline {
-	t.Helper()
-	b := baseline{names: names, old: map[string]bool{}}
-	for _, o := range kernelNames(t, names...) {
-		b.old[o] = true
-	}
-	return b
-}
-
-// awaitNoKernelObjects polls the kernel's listings until no object with
-// the baseline's names remains that was not there before. Sockets release
-// programs in deferred kernel work, with no event to wait for.
-func awaitNoKernelObjects(t *testing.T, b baseline) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		var left []string
-		for _, o := range kernelNames(t, b.names...) {
-			if !b.old[o] {
-				left = append(left, o)
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("still in the kernel after sockc exited: %v", left)
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }
 

@@ -21,42 +21,14 @@ import (
 	"github.com/sockc/sockc/internal/probe"
 )
 
-// echoUpstream is a plain echo server (read/write loop, no splice) for the
-// proxy to dial. It stops when the test ends.
+// echoUpstream serves an echo for the proxy to dial until the test ends.
 func echoUpstream(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 256<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, err := c.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						c.(*net.TCPConn).CloseWrite()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	t.Cleanup(probe.EchoServer(ln))
 	return ln.Addr().String()
 }
 
@@ -97,7 +69,7 @@ func exchange(addr string, size int) error {
 
 func TestRunEcho(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "echo_socks")
+	base := kerneltest.Snapshot(t, "echo_socks")
 	r := start(t, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0")
 	addr := r.addr(t, `^sockc: accepting on (\S+)$`)
 	var wg sync.WaitGroup
@@ -116,7 +88,7 @@ func TestRunEcho(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Fatalf("sockc exit: %v\n%s", err, r.stderr)
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }
 
 // TestRunProxy: 64 clients send 8 MiB each through the in-kernel proxy to
@@ -124,7 +96,7 @@ func TestRunEcho(t *testing.T) {
 // process's own read and write counts show it never copied the payload.
 func TestRunProxy(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "conns", "sockc_counters")
+	base := kerneltest.Snapshot(t, "conns", "sockc_counters")
 	up := echoUpstream(t)
 	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+up, "--stats", "1s")
 	addr := r.addr(t, `^sockc: proxy (\S+) -> `)
@@ -159,7 +131,7 @@ func TestRunProxy(t *testing.T) {
 	if failed == 0 && !strings.Contains(r.stderr.String(), "sockc: stats ") {
 		t.Errorf("no stats line in:\n%s", r.stderr)
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }
 
 // TestRunProxyDeadUpstream: a failed upstream dial closes the client.
@@ -184,7 +156,7 @@ func TestRunProxyDeadUpstream(t *testing.T) {
 // half-close, close with data in flight) inside `sockc run bypass.sock --`.
 func TestRunBypass(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "socks")
+	base := kerneltest.Snapshot(t, "socks")
 	var out bytes.Buffer
 	cmd := timed(t, 2*time.Minute, sockcBin, "run", "../examples/bypass.sock", "--", os.Args[0])
 	cmd.Env = append(os.Environ(), probe.Env+"=1")
@@ -205,7 +177,7 @@ func TestRunBypass(t *testing.T) {
 	if !strings.Contains(errb.String(), "sockc: ready") {
 		t.Errorf("no ready line:\n%s", errb.String())
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }
 
 // TestRunCommandStatus: sockc exits with the command's status.
@@ -222,7 +194,7 @@ func TestRunCommandStatus(t *testing.T) {
 // the pin directory and the cgroup.
 func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "socks")
+	base := kerneltest.Snapshot(t, "socks")
 	pins := filepath.Join(kerneltest.PinDir(t), "maps")
 	cg, err := os.MkdirTemp(cgroup2Root(t), "sockc-e2e-")
 	if err != nil {
@@ -233,7 +205,7 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	if entries, err := os.ReadDir(pins); err != nil || len(entries) != 1 {
 		t.Fatalf("pins %v (%v), want the socks map", entries, err)
 	}
-	if len(kernelNames(t, "socks")) == 0 {
+	if len(base.New(t)) == 0 {
 		t.Fatal("the kernel lists no socks map or program while sockc runs")
 	}
 	if err := r.stop(t); err != nil {
@@ -242,7 +214,7 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	if _, err := os.Stat(pins); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pin directory %s remains (%v)", pins, err)
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 	if err := os.Remove(cg); err != nil {
 		t.Errorf("the test's cgroup cannot be removed after sockc exited: %v", err)
 	}
@@ -252,7 +224,7 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 // exist; nothing may remain.
 func TestRunSetupFailure(t *testing.T) {
 	kerneltest.Require(t)
-	base := snapshot(t, "socks")
+	base := kerneltest.Snapshot(t, "socks")
 	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/bypass.sock", "--cgroup", "/nonexistent/cgroup").CombinedOutput()
 	if code := exitCode(err); code != 1 {
 		t.Fatalf("exit status %d, want 1:\n%s", code, out)
@@ -260,7 +232,7 @@ func TestRunSetupFailure(t *testing.T) {
 	if !strings.Contains(string(out), "/nonexistent/cgroup") {
 		t.Errorf("error does not name the cgroup:\n%s", out)
 	}
-	awaitNoKernelObjects(t, base)
+	base.AwaitGone(t)
 }
 
 func cgroup2Root(t *testing.T) string {

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/sockc/sockc/internal/golden"
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/probe"
 	"github.com/sockc/sockc/runtime"
 )
 
@@ -60,40 +60,12 @@ func connPair(t *testing.T, ln *net.TCPListener) (client, server *net.TCPConn) {
 	return c.(*net.TCPConn), s
 }
 
-// echoServer serves an echo upstream with a plain read/write loop (no
-// io.Copy: splice hangs on sockets in a sockmap, and this one must not
-// depend on which sockets are). It stops when the test ends.
+// echoServer serves an echo upstream on loopback until the test ends.
 func echoServer(t *testing.T) string {
 	t.Helper()
 	ln := listen(t)
-	var wg sync.WaitGroup
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						c.(*net.TCPConn).CloseWrite()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	stop := probe.EchoServer(ln)
+	t.Cleanup(stop)
 	return ln.Addr().String()
 }
 

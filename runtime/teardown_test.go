@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -16,65 +15,6 @@ import (
 	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/runtime"
 )
-
-// kernelObjects lists the IDs of the BPF maps and programs whose names
-// start with prefix, from the kernel's own listing.
-func kernelObjects(t *testing.T, prefix string) (maps, progs []string) {
-	t.Helper()
-	for id := ebpf.MapID(0); ; {
-		next, err := ebpf.MapGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		id = next
-		m, err := ebpf.NewMapFromID(id)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if info, err := m.Info(); err == nil && strings.HasPrefix(info.Name, prefix) {
-			maps = append(maps, info.Name)
-		}
-		m.Close()
-	}
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
-		if errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := p.Info(); err == nil && strings.Contains(info.Name, prefix) {
-			progs = append(progs, info.Name)
-		}
-		p.Close()
-	}
-	return maps, progs
-}
-
-// awaitGone polls the kernel's listing until no map or program named with
-// prefix remains. The kernel frees a socket's hold on programs in deferred
-// work (sk_psock_destroy runs after an RCU grace period), and offers no
-// event for it, so this is a bounded poll of the condition, not a sleep.
-func awaitGone(t *testing.T, prefix string) (maps, progs []string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		maps, progs = kernelObjects(t, prefix)
-		if len(maps)+len(progs) == 0 || time.Now().After(deadline) {
-			return maps, progs
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 const teardownSrc = `sockhash tdmap: key (ip4, port, ip4, port)
 on established:
@@ -88,6 +28,7 @@ on msg to tdmap: redirect key(remote_ip4, remote_port, local_ip4, local_port) in
 // kernel's listings that nothing of it remains.
 func TestCloseRemovesEverything(t *testing.T) {
 	kerneltest.Require(t)
+	base := kerneltest.Snapshot(t, "td")
 	pins := filepath.Join(kerneltest.PinDir(t), "pinned")
 	rt, err := runtime.LoadSource("td.sock", []byte(teardownSrc), runtime.Options{PinDir: pins})
 	if err != nil {
@@ -117,9 +58,8 @@ func TestCloseRemovesEverything(t *testing.T) {
 		c.LocalAddr().(*net.TCPAddr).AddrPort().Addr(), uint16(c.LocalAddr().(*net.TCPAddr).Port)); err != nil {
 		t.Fatal(err)
 	}
-	maps, progs := kernelObjects(t, "td")
-	if len(maps) == 0 || len(progs) == 0 {
-		t.Fatalf("before Close the kernel lists maps %v and programs %v; want ours", maps, progs)
+	if objs := base.New(t); len(objs) < 2 {
+		t.Fatalf("before Close the kernel lists %v; want our maps and programs", objs)
 	}
 	if entries, _ := os.ReadDir(pins); len(entries) != 2 {
 		t.Fatalf("pins: %v, want tdmap and sockc_counters", entries)
@@ -132,10 +72,7 @@ func TestCloseRemovesEverything(t *testing.T) {
 	if err := rt.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	maps, progs = awaitGone(t, "td")
-	if len(maps) != 0 || len(progs) != 0 {
-		t.Errorf("after Close the kernel still lists maps %v and programs %v", maps, progs)
-	}
+	base.AwaitGone(t)
 	if _, err := os.Stat(pins); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pin directory %s remains (%v)", pins, err)
 	}
@@ -172,6 +109,7 @@ func mustOpenFD(path string) int {
 // created are gone.
 func TestFailedSetupLeavesNothing(t *testing.T) {
 	kerneltest.Require(t)
+	base := kerneltest.Snapshot(t, "fs")
 	spec, err := sockc.Compile("fs.sock", []byte("sockmap fsmap: max 2\non stream verdict to fsmap: pass\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -186,10 +124,7 @@ func TestFailedSetupLeavesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "another program of that kind") {
 		t.Fatalf("Load = %v, want the attach conflict explained", err)
 	}
-	maps, progs := awaitGone(t, "fs")
-	if len(maps) != 0 || len(progs) != 0 {
-		t.Errorf("after the failed Load the kernel still lists maps %v and programs %v", maps, progs)
-	}
+	base.AwaitGone(t)
 
 	// A pin directory that is not on bpffs fails after the maps exist.
 	_, err = runtime.LoadSource("fs.sock", []byte("sockmap fsmap: max 2\non stream verdict to fsmap: pass\n"),
@@ -197,8 +132,5 @@ func TestFailedSetupLeavesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bpffs") {
 		t.Fatalf("Load with a pin directory on tmpfs = %v, want a bpffs error", err)
 	}
-	maps, progs = awaitGone(t, "fs")
-	if len(maps) != 0 || len(progs) != 0 {
-		t.Errorf("after the failed pinning the kernel still lists maps %v and programs %v", maps, progs)
-	}
+	base.AwaitGone(t)
 }
