@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -277,5 +278,64 @@ func TestRunWithoutPrivileges(t *testing.T) {
 	}
 	if n := strings.Count(strings.TrimSpace(string(out)), "\n"); n != 0 {
 		t.Errorf("want one line, got %d:\n%s", n+1, out)
+	}
+}
+
+// TestRunAcceptWithCommand: serving and running a command at once; sockc
+// exits with the command's status when it ends, without a signal.
+func TestRunAcceptWithCommand(t *testing.T) {
+	kerneltest.Require(t)
+	err := timed(t, time.Minute, sockcBin, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0", "--", "sh", "-c", "exit 3").Run()
+	if code := exitCode(err); code != 3 {
+		t.Fatalf("exit status %d (%v), want 3", code, err)
+	}
+}
+
+// TestRunSecondSignalKills: a command that ignores SIGTERM is killed, with
+// its whole cgroup, at the second signal.
+func TestRunSecondSignalKills(t *testing.T) {
+	r := start(t, "run", "../examples/bypass.sock", "--", "sh", "-c", `trap "" TERM INT; while :; do sleep 1; done`)
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-r.done:
+		t.Fatalf("sockc exited (%v) although the command ignores SIGTERM", err)
+	case <-time.After(300 * time.Millisecond):
+		// Still running, as it should: the command ignored the signal.
+	}
+	err := r.stop(t) // the second signal
+	if code := exitCode(err); code != 128+int(syscall.SIGKILL) {
+		t.Fatalf("exit status %d (%v), want %d (the command was killed)", code, err, 128+int(syscall.SIGKILL))
+	}
+	if out, _ := exec.Command("sh", "-c", "ls -d "+cgroup2Root(t)+"/sockc-* 2>/dev/null").Output(); len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("cgroups left: %s", out)
+	}
+}
+
+// TestRunAcceptReleasesConnections: connections that end are closed by
+// sockc; its file descriptors do not grow with each client.
+func TestRunAcceptReleasesConnections(t *testing.T) {
+	r := start(t, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0")
+	addr := r.addr(t, `^sockc: accepting on (\S+)$`)
+	fds := func() int {
+		entries, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", r.cmd.Process.Pid))
+		return len(entries)
+	}
+	before := fds()
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("x"))
+		c.Read(make([]byte, 1))
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Fatalf("connection %d: after the client's FIN, read %v, want EOF", i, err)
+		}
+		c.Close()
+	}
+	if after := fds(); after > before+5 {
+		t.Errorf("sockc holds %d file descriptors after 100 finished connections, %d before", after, before)
 	}
 }

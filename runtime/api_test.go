@@ -169,3 +169,17 @@ func TestLoadObjectFromClang(t *testing.T) {
 		t.Errorf("counters %v (%v): the BTF-named counter of the C program was not found", ctr, err)
 	}
 }
+
+// TestAttachCgroupRefusesRoot: attaching sockops to the root cgroup would
+// touch every socket of the machine; AttachCgroup refuses it.
+func TestAttachCgroupRefusesRoot(t *testing.T) {
+	rt := load(t, "s.sock", "sockhash s: key u32\non established: update s key(local_port)\n")
+	root, err := runtime.Cgroup2Mount()
+	if err != nil {
+		kerneltest.Unavailable(t, err.Error())
+	}
+	err = rt.AttachCgroup(root)
+	if err == nil || !strings.Contains(err.Error(), "root cgroup") {
+		t.Fatalf("AttachCgroup(%s) = %v, want a refusal", root, err)
+	}
+}

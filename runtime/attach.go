@@ -17,13 +17,12 @@ func (rt *Runtime) attachToMap(a Attachment) error {
 	m := rt.coll.Maps[a.Map]
 	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.FD(), Program: prog, Attach: a.Type})
 	if err == nil {
-		rt.push(func() error {
+		return rt.push(func() error {
 			if err := l.Close(); err != nil {
 				return fmt.Errorf("detach %s from %s: %w", a.Program, a.Map, err)
 			}
 			return nil
 		})
-		return nil
 	}
 	if !linkUnsupported(err) {
 		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, explainAttach(err))
@@ -32,14 +31,13 @@ func (rt *Runtime) attachToMap(a Attachment) error {
 	if err := link.RawAttachProgram(opts); err != nil {
 		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, explainAttach(err))
 	}
-	rt.push(func() error {
+	return rt.push(func() error {
 		err := link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.FD(), Program: prog, Attach: a.Type})
 		if err != nil {
 			return fmt.Errorf("detach %s from %s: %w", a.Program, a.Map, err)
 		}
 		return nil
 	})
-	return nil
 }
 
 // linkUnsupported reports whether a link create failed because the kernel
@@ -50,8 +48,8 @@ func linkUnsupported(err error) bool {
 }
 
 // AttachCgroup attaches the sockops program to the cgroup2 directory at
-// path; Close detaches it. Never attach to the root cgroup unless you mean
-// every socket of the machine.
+// path; Close detaches it. The root cgroup is refused: that would be every
+// socket of the machine.
 func (rt *Runtime) AttachCgroup(path string) error {
 	var name string
 	for _, a := range rt.plan {
@@ -65,18 +63,23 @@ func (rt *Runtime) AttachCgroup(path string) error {
 	if err := checkCgroup2(path); err != nil {
 		return err
 	}
+	if root, err := Cgroup2Mount(); err == nil && sameFile(root, path) {
+		return fmt.Errorf("cgroup %s is the root cgroup: it holds every process of the machine; make a child cgroup, or run a command (sockc run FILE -- COMMAND)", path)
+	}
 	l, err := link.AttachCgroup(link.CgroupOptions{Path: path, Attach: ebpf.AttachCGroupSockOps, Program: rt.coll.Programs[name]})
 	if err != nil {
 		return fmt.Errorf("attach %s to cgroup %s: %w", name, path, explainAttach(err))
 	}
-	rt.mu.Lock()
-	rt.cgroups = append(rt.cgroups, path)
-	rt.mu.Unlock()
-	rt.push(func() error {
+	return rt.push(func() error {
 		if err := l.Close(); err != nil {
 			return fmt.Errorf("detach %s from cgroup %s: %w", name, path, err)
 		}
 		return nil
 	})
-	return nil
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }

@@ -49,7 +49,8 @@ func Cgroup2Mount() (string, error) {
 }
 
 // NewChildCgroup creates a fresh cgroup2 directory for sockc under the
-// cgroup2 mount. remove deletes it (it must be empty: its processes gone).
+// cgroup2 mount. remove kills the processes still in it (cgroup.kill,
+// Linux 5.14), waits for them to be gone and deletes it.
 func NewChildCgroup(prefix string) (path string, remove func() error, err error) {
 	root, err := Cgroup2Mount()
 	if err != nil {

@@ -27,8 +27,9 @@ type Command struct {
 // StartCommand creates a fresh child cgroup under the cgroup2 mount,
 // attaches the sockops program to it and starts cmd inside it (the child
 // is created directly in the cgroup, so none of its sockets escape). Only
-// cmd and its descendants are affected. Wait, or Close of the Runtime,
-// detaches and removes the cgroup.
+// cmd and its descendants are affected. Wait detaches and removes the
+// cgroup; Close of the Runtime does too, killing the command's processes
+// first if they still run (call Wait to reap the command).
 func (rt *Runtime) StartCommand(cmd *exec.Cmd) (c *Command, err error) {
 	prog := rt.sockopsProgram()
 	if prog == nil {
@@ -49,7 +50,9 @@ func (rt *Runtime) StartCommand(cmd *exec.Cmd) (c *Command, err error) {
 		// cgroup itself.
 		return errors.Join(l.Close(), remove())
 	}
-	rt.push(c.finish)
+	if err := rt.push(c.finish); err != nil {
+		return nil, err
+	}
 	dir, err := os.Open(path)
 	if err != nil {
 		c.finish()
@@ -75,6 +78,15 @@ func (rt *Runtime) StartCommand(cmd *exec.Cmd) (c *Command, err error) {
 func (c *Command) Wait() error {
 	err := c.Cmd.Wait()
 	return errors.Join(err, c.finish())
+}
+
+// Kill kills every process in the command's cgroup at once (cgroup.kill,
+// Linux 5.14): the command and whatever it started.
+func (c *Command) Kill() error {
+	if err := os.WriteFile(c.Cgroup+"/cgroup.kill", []byte("1"), 0); err != nil {
+		return fmt.Errorf("kill cgroup %s: %w", c.Cgroup, err)
+	}
+	return nil
 }
 
 func (c *Command) finish() error {

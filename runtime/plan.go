@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
 )
 
@@ -40,7 +41,7 @@ var hookPrefixes = []struct {
 func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, error) {
 	var sockMaps []string
 	for name, m := range spec.Maps {
-		if m.Type == ebpf.SockMap || m.Type == ebpf.SockHash {
+		if (m.Type == ebpf.SockMap || m.Type == ebpf.SockHash) && !strings.HasPrefix(name, check.PeerMapName("")) {
 			sockMaps = append(sockMaps, name)
 		}
 	}
@@ -51,9 +52,14 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 	}
 	sort.Strings(names)
 	var out []Attachment
+	sockops := ""
 	for _, name := range names {
 		p := spec.Programs[name]
 		if p.Type == ebpf.SockOps {
+			if sockops != "" {
+				return nil, fmt.Errorf("two sockops programs, %s and %s: sockc attaches one per cgroup", sockops, name)
+			}
+			sockops = name
 			out = append(out, Attachment{Program: name, Type: ebpf.AttachCGroupSockOps})
 			continue
 		}

@@ -12,54 +12,46 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Proxy is an in-kernel TCP proxy: it accepts clients, dials the upstream
-// for each, and pairs the two sockets in a map used by `redirect peer`, so
-// that the programs move every byte inside the kernel. The Proxy never
-// reads or writes the payload: it watches the sockets with epoll for the
-// end of each direction (EPOLLRDHUP) and forwards half-closes and resets.
+// Proxy is an in-kernel TCP proxy: it accepts clients, dials Upstream for
+// each, and pairs the two sockets in Map (a sockhash keyed by socket
+// cookie, used by `redirect peer`), so that the programs move every byte
+// inside the kernel. The Proxy never reads or writes the payload of a
+// paired connection: it watches the sockets with epoll for the end of each
+// direction and forwards half-closes (FIN) and resets (RST).
+//
+// With Upstream empty, each client is paired with itself: its bytes go
+// back out of it (an echo server with a program like examples/echo.sock).
+//
+// A client that closes its sending side before the upstream connection is
+// up cannot join the map (the kernel takes TCP sockets only while they are
+// established); such a connection is relayed in user space instead and
+// counted in ProxyStats.Relayed.
 type Proxy struct {
-	Map      *Map
+	// Map holds the pairs; it must be a sockhash keyed by u64 cookies.
+	Map *Map
+	// Upstream is the address dialed for each client; empty for echo.
 	Upstream string
 	// DialTimeout bounds the upstream connect (default 5s).
 	DialTimeout time.Duration
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)
 
-	accepted, active, failedDials, closed atomic.Int64
-
-	mu    sync.Mutex
-	ep    int
-	conns map[int32]*half // by file descriptor
-	wake  [2]int          // pipe to interrupt epoll_wait
+	accepted, active, failedDials, relayed, closed atomic.Int64
 }
 
 // ProxyStats counts a Proxy's connections.
 type ProxyStats struct {
 	Accepted    int64 // clients accepted
-	Active      int64 // pairs currently proxied
+	Active      int64 // connections being proxied now
 	FailedDials int64 // clients closed because the upstream could not be reached
-	Closed      int64 // pairs finished
+	Relayed     int64 // connections relayed in user space (closed too early to pair)
+	Closed      int64 // connections finished
 }
 
 // Stats returns the connection counts.
 func (p *Proxy) Stats() ProxyStats {
-	return ProxyStats{Accepted: p.accepted.Load(), Active: p.active.Load(), FailedDials: p.failedDials.Load(), Closed: p.closed.Load()}
-}
-
-// half is one socket of a pair.
-type half struct {
-	conn    *net.TCPConn
-	fd      int
-	peer    *half
-	pair    *pair
-	rdhup   bool // this socket received FIN
-	pending bool // FIN seen, waiting for the bytes before it to reach the peer
-}
-
-type pair struct {
-	client, upstream *half
-	cookies          [2]uint64
-	done             bool
+	return ProxyStats{Accepted: p.accepted.Load(), Active: p.active.Load(), FailedDials: p.failedDials.Load(),
+		Relayed: p.relayed.Load(), Closed: p.closed.Load()}
 }
 
 func (p *Proxy) logf(format string, args ...any) {
@@ -68,242 +60,410 @@ func (p *Proxy) logf(format string, args ...any) {
 	}
 }
 
-// Serve accepts clients on ln until ctx is done or ln fails. It closes
-// every proxied connection before returning.
+// half is one socket of a pair. A pair made of one socket (echo) has
+// peer == itself.
+type half struct {
+	conn *net.TCPConn
+	fd   int
+	peer *half
+	pair *pair
+	// sent0 is bytes_acked + SIOCOUTQ when the pair was made: the SYN of
+	// a socket we connected counts in bytes_acked.
+	sent0 uint64
+	fin   bool // this socket received FIN
+	// pending: FIN seen, the peer's writing side waits for the bytes
+	// received before the FIN to reach it.
+	pending  bool
+	progress uint64    // bytes written to the peer at the last check
+	since    time.Time // when progress last changed
+}
+
+type pair struct {
+	halves []*half
+	done   bool
+}
+
+// server is the state of one Serve call.
+type server struct {
+	p     *Proxy
+	mu    sync.Mutex
+	ep    int
+	wake  [2]int
+	conns map[int32]*half // by file descriptor; nil once shut down
+}
+
+// Serve accepts clients on ln, which must be a TCP listener, until ctx is
+// done or ln fails; it closes every connection it proxies before
+// returning. A Proxy may serve several listeners at once.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	if p.Map == nil {
+		return errors.New("proxy: no map")
+	}
 	if p.DialTimeout == 0 {
 		p.DialTimeout = 5 * time.Second
 	}
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &server{p: p, conns: map[int32]*half{}}
+	var err error
+	if s.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("proxy: epoll: %w", err)
 	}
-	if err := unix.Pipe2(p.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		unix.Close(ep)
+	defer unix.Close(s.ep)
+	if err := unix.Pipe2(s.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return fmt.Errorf("proxy: pipe: %w", err)
 	}
-	p.ep = ep
-	p.conns = map[int32]*half{}
-	unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, p.wake[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p.wake[0])})
+	defer unix.Close(s.wake[0])
+	defer unix.Close(s.wake[1])
+	if err := unix.EpollCtl(s.ep, unix.EPOLL_CTL_ADD, s.wake[0], &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.wake[0])}); err != nil {
+		return fmt.Errorf("proxy: epoll: %w", err)
+	}
 
-	var wg sync.WaitGroup
-	loopDone := make(chan struct{})
+	loopErr := make(chan error, 1)
 	go func() {
-		defer close(loopDone)
-		p.loop(ctx)
+		err := s.loop(ctx)
+		cancel() // a dead event loop ends the Serve
+		loopErr <- err
 	}()
+	stopAccept := make(chan struct{})
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-stopAccept:
+		}
 		ln.Close()
 	}()
+
+	var wg sync.WaitGroup
 	var serveErr error
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
-				serveErr = fmt.Errorf("proxy: accept: %w", err)
+			if ctx.Err() != nil {
+				break
 			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				// Out of descriptors or a passing failure: retry, as
+				// net/http does, instead of giving up the listener.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				p.logf("proxy: accept: %v; retrying in %v", err, backoff)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-ctx.Done():
+				}
+				break
+			}
+			serveErr = fmt.Errorf("proxy: accept: %w", err)
+			break
+		}
+		backoff = 0
+		tc, ok := c.(*net.TCPConn)
+		if !ok {
+			c.Close()
+			serveErr = fmt.Errorf("proxy: %T: not a TCP listener", ln)
 			break
 		}
 		p.accepted.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.connect(ctx, c.(*net.TCPConn))
+			s.connect(ctx, tc)
 		}()
 	}
+	close(stopAccept)
+	cancel()
 	wg.Wait()
-	p.interrupt()
-	<-loopDone
-	p.mu.Lock()
-	for _, h := range p.conns {
-		h.conn.Close()
+	s.interrupt()
+	if err := <-loopErr; err != nil && serveErr == nil {
+		serveErr = err
 	}
-	p.conns = nil
-	p.mu.Unlock()
-	unix.Close(p.wake[0])
-	unix.Close(p.wake[1])
-	unix.Close(ep)
+	s.mu.Lock()
+	for _, h := range s.conns {
+		if !h.pair.done {
+			s.finish(h.pair, false)
+		}
+	}
+	s.conns = nil
+	s.mu.Unlock()
 	return serveErr
 }
 
-// connect dials the upstream for a client and pairs the two.
-func (p *Proxy) connect(ctx context.Context, client *net.TCPConn) {
-	d := net.Dialer{Timeout: p.DialTimeout}
-	c, err := d.DialContext(ctx, "tcp", p.Upstream)
-	if err != nil {
-		p.failedDials.Add(1)
-		p.logf("proxy: %s: upstream %s: %v; closing the client", client.RemoteAddr(), p.Upstream, err)
-		client.Close()
-		return
+// connect dials the upstream for a client and pairs the two (or pairs the
+// client with itself).
+func (s *server) connect(ctx context.Context, client *net.TCPConn) {
+	p := s.p
+	up := client
+	if p.Upstream != "" {
+		d := net.Dialer{Timeout: p.DialTimeout}
+		c, err := d.DialContext(ctx, "tcp", p.Upstream)
+		if err != nil {
+			p.failedDials.Add(1)
+			p.logf("proxy: %s: upstream %s: %v; closing the client", client.RemoteAddr(), p.Upstream, err)
+			client.Close()
+			return
+		}
+		up = c.(*net.TCPConn)
 	}
-	up := c.(*net.TCPConn)
-	if err := p.Map.Pair(client, up); err != nil {
+	halves, err := newPair(client, up)
+	if err == nil {
+		err = p.Map.Pair(client, up)
+	}
+	if err != nil {
+		if errors.Is(err, unix.EOPNOTSUPP) && up != client {
+			// The client closed its side already (CLOSE_WAIT): relay
+			// this connection in user space.
+			p.logf("proxy: %s closed its side before the upstream was up; relaying it in user space", client.RemoteAddr())
+			p.relayed.Add(1)
+			p.active.Add(1)
+			relay(client, up)
+			p.active.Add(-1)
+			p.closed.Add(1)
+			return
+		}
 		p.logf("proxy: %s: %v", client.RemoteAddr(), err)
 		client.Close()
 		up.Close()
+		p.closed.Add(1)
 		return
 	}
-	pr := &pair{}
-	ch, err1 := newHalf(client, pr)
-	uh, err2 := newHalf(up, pr)
-	if err := errors.Join(err1, err2); err != nil {
-		p.logf("proxy: %v", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil { // shutting down
 		client.Close()
 		up.Close()
 		return
 	}
-	ch.peer, uh.peer = uh, ch
-	pr.client, pr.upstream = ch, uh
-	pr.cookies[0], _ = Cookie(client)
-	pr.cookies[1], _ = Cookie(up)
-	p.mu.Lock()
-	if p.conns == nil {
-		p.mu.Unlock()
-		client.Close()
-		up.Close()
-		return
-	}
-	p.conns[int32(ch.fd)] = ch
-	p.conns[int32(uh.fd)] = uh
-	p.mu.Unlock()
 	p.active.Add(1)
-	for _, h := range []*half{ch, uh} {
+	for _, h := range halves.halves {
+		s.conns[int32(h.fd)] = h
 		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: int32(h.fd)}
-		if err := unix.EpollCtl(p.ep, unix.EPOLL_CTL_ADD, h.fd, &ev); err != nil {
-			p.logf("proxy: epoll add: %v", err)
+		if err := unix.EpollCtl(s.ep, unix.EPOLL_CTL_ADD, h.fd, &ev); err != nil {
+			p.logf("proxy: %s: epoll: %v; closing", client.RemoteAddr(), err)
+			s.finish(halves, true)
+			return
 		}
 	}
-	p.logf("proxy: %s <-> %s paired in the kernel", client.RemoteAddr(), up.RemoteAddr())
+	if up == client {
+		p.logf("proxy: %s echoed in the kernel", client.RemoteAddr())
+	} else {
+		p.logf("proxy: %s <-> %s paired in the kernel", client.RemoteAddr(), up.RemoteAddr())
+	}
 }
 
-func newHalf(c *net.TCPConn, pr *pair) (*half, error) {
-	var fd int
-	err := withFD(c, func(f int) error { fd = f; return nil })
-	return &half{conn: c, fd: fd, pair: pr}, err
+func newPair(a, b *net.TCPConn) (*pair, error) {
+	pr := &pair{}
+	conns := []*net.TCPConn{a, b}
+	if a == b {
+		conns = conns[:1]
+	}
+	for _, c := range conns {
+		h := &half{conn: c, pair: pr}
+		if err := withFD(c, func(fd int) error { h.fd = fd; return nil }); err != nil {
+			return nil, err
+		}
+		sent, err := bytesSent(h.fd)
+		if err != nil {
+			return nil, err
+		}
+		h.sent0 = sent
+		pr.halves = append(pr.halves, h)
+	}
+	pr.halves[0].peer = pr.halves[len(pr.halves)-1]
+	pr.halves[len(pr.halves)-1].peer = pr.halves[0]
+	return pr, nil
 }
 
-func (p *Proxy) interrupt() {
-	unix.Write(p.wake[1], []byte{1})
+// bytesSent is every byte written to a socket: acknowledged plus still
+// queued (tcpi_bytes_acked + SIOCOUTQ).
+func bytesSent(fd int) (uint64, error) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.SOL_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, err
+	}
+	outq, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0, err
+	}
+	return info.Bytes_acked + uint64(outq), nil
 }
 
-// loop waits for the sockets' events. A FIN from one side is forwarded as
-// a shutdown of the other side's writing half once every byte received
-// before it has reached the other socket; an error or reset closes both.
-func (p *Proxy) loop(ctx context.Context) {
+func (s *server) interrupt() { unix.Write(s.wake[1], []byte{1}) }
+
+// loop waits for the sockets' events until ctx is done. A FIN on one side
+// becomes a shutdown of the other side's writing half once every byte
+// received before it has reached that side; an error or reset on either
+// side resets both.
+func (s *server) loop(ctx context.Context) error {
 	events := make([]unix.EpollEvent, 64)
 	timeout := -1
 	for {
-		n, err := unix.EpollWait(p.ep, events, timeout)
+		n, err := unix.EpollWait(s.ep, events, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
-			p.logf("proxy: epoll_wait: %v", err)
-			return
+			return fmt.Errorf("proxy: epoll_wait: %w", err)
 		}
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
-		p.mu.Lock()
+		s.mu.Lock()
 		for _, ev := range events[:max(n, 0)] {
-			if ev.Fd == int32(p.wake[0]) {
+			if ev.Fd == int32(s.wake[0]) {
 				var b [64]byte
-				unix.Read(p.wake[0], b[:])
+				unix.Read(s.wake[0], b[:])
 				continue
 			}
-			h, ok := p.conns[ev.Fd]
+			h, ok := s.conns[ev.Fd]
 			if !ok || h.pair.done {
 				continue
 			}
 			switch {
 			case ev.Events&unix.EPOLLERR != 0:
-				// A reset or error on one side resets the other.
-				p.finish(h.pair, true)
-			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.rdhup:
-				// FIN. Nothing more to learn from this socket (and its
-				// level-triggered HUP would keep waking us): stop
-				// watching it; forwardFINs takes over.
-				h.rdhup, h.pending = true, true
-				unix.EpollCtl(p.ep, unix.EPOLL_CTL_DEL, h.fd, nil)
+				s.finish(h.pair, true)
+			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin:
+				h.fin, h.pending, h.since = true, true, time.Now()
+				// RDHUP is level-triggered and stays; keep watching
+				// edge-triggered so that a later reset (ERR) is seen
+				// without waking up for the FIN again.
+				unix.EpollCtl(s.ep, unix.EPOLL_CTL_MOD, h.fd, &unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLET, Fd: ev.Fd})
 			}
 		}
-		timeout = p.forwardFINs()
-		p.mu.Unlock()
+		timeout = s.forwardFINs()
+		s.mu.Unlock()
 	}
 }
 
+// finWait bounds how long a FIN waits for bytes that make no progress
+// while the other socket has nothing queued: bytes the program did not
+// redirect (dropped or passed) never arrive, and the FIN must not wait for
+// them forever.
+const finWait = time.Second
+
 // forwardFINs shuts down the writing half of every socket whose peer sent
-// FIN, once the peer's bytes are all in it, and closes pairs that are done.
-// It returns the epoll timeout: a short poll while some FIN waits for its
-// bytes (the kernel gives no event for that), else none.
-func (p *Proxy) forwardFINs() int {
-	waiting := false
-	for _, h := range p.conns {
+// FIN, once the bytes before the FIN are all in it, and closes pairs that
+// are done. It returns the epoll timeout: a short poll while a FIN waits
+// for bytes (the kernel gives no event for that), else none.
+func (s *server) forwardFINs() int {
+	wait := -1
+	for _, h := range s.conns {
 		if !h.pending || h.pair.done {
 			continue
 		}
-		done, broken := forwarded(h, h.peer)
+		done, broken, outq := s.forwarded(h)
 		if broken {
-			p.finish(h.pair, true)
+			s.finish(h.pair, true)
 			continue
 		}
 		if !done {
-			waiting = true
-			continue
+			if outq == 0 && time.Since(h.since) > finWait {
+				s.p.logf("proxy: %s: bytes before the FIN never reached the other side; forwarding the FIN", h.conn.RemoteAddr())
+				done = true
+			} else {
+				// Back off from 1ms to 50ms while it waits.
+				d := min(max(int(time.Since(h.since)/time.Millisecond/10), 1), 50)
+				if wait < 0 || d < wait {
+					wait = d
+				}
+				continue
+			}
 		}
 		h.pending = false
 		unix.Shutdown(h.peer.fd, unix.SHUT_WR)
-		if h.peer.rdhup && !h.peer.pending {
-			p.finish(h.pair, false)
+		if all(h.pair, func(x *half) bool { return x.fin && !x.pending }) {
+			s.finish(h.pair, false)
 		}
 	}
-	if waiting {
-		return 2
-	}
-	return -1
+	return wait
 }
 
-// forwarded reports whether every byte src received has been queued to
-// dst's send queue: bytes written to dst (acked plus still queued) cover
-// bytes received by src (tcpi_bytes_received counts the FIN as one).
-// broken reports that dst failed (reset, error), so the bytes never will.
-func forwarded(src, dst *half) (done, broken bool) {
+func all(pr *pair, f func(*half) bool) bool {
+	for _, h := range pr.halves {
+		if !f(h) {
+			return false
+		}
+	}
+	return true
+}
+
+// forwarded reports whether every byte src received (tcpi_bytes_received,
+// which counts the FIN as one) has been written to its peer since the
+// pair was made. broken reports that the peer failed (reset, error), so
+// the bytes never will arrive.
+func (s *server) forwarded(src *half) (done, broken bool, outq int) {
+	dst := src.peer
 	if soerr, err := unix.GetsockoptInt(dst.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soerr != 0 {
-		return false, true
+		return false, true, 0
 	}
 	si, err := unix.GetsockoptTCPInfo(src.fd, unix.SOL_TCP, unix.TCP_INFO)
 	if err != nil {
-		return false, true
+		return false, true, 0
 	}
 	di, err := unix.GetsockoptTCPInfo(dst.fd, unix.SOL_TCP, unix.TCP_INFO)
 	if err != nil || di.State == tcpClose {
-		return false, true
+		return false, true, 0
 	}
-	outq, err := unix.IoctlGetInt(dst.fd, unix.SIOCOUTQ)
+	outq, err = unix.IoctlGetInt(dst.fd, unix.SIOCOUTQ)
 	if err != nil {
-		return false, true
+		return false, true, 0
 	}
-	return di.Bytes_acked+uint64(outq) >= si.Bytes_received-1, false
+	written := di.Bytes_acked + uint64(outq) - dst.sent0
+	if written != src.progress {
+		src.progress, src.since = written, time.Now()
+	}
+	return written >= si.Bytes_received-1, false, outq
 }
 
 // tcpClose is TCP_CLOSE in tcpi_state.
 const tcpClose = 7
 
-// finish closes both sockets of a pair; reset sends RST (for an error or
+// finish closes the sockets of a pair; reset sends RST (after an error or
 // reset on one side).
-func (p *Proxy) finish(pr *pair, reset bool) {
+func (s *server) finish(pr *pair, reset bool) {
 	if pr.done {
 		return
 	}
 	pr.done = true
-	for _, h := range []*half{pr.client, pr.upstream} {
-		if !h.rdhup {
-			unix.EpollCtl(p.ep, unix.EPOLL_CTL_DEL, h.fd, nil)
-		}
-		delete(p.conns, int32(h.fd))
+	// Count first: the peers learn of the end from the close below.
+	s.p.active.Add(-1)
+	s.p.closed.Add(1)
+	for _, h := range pr.halves {
+		unix.EpollCtl(s.ep, unix.EPOLL_CTL_DEL, h.fd, nil)
+		delete(s.conns, int32(h.fd))
 		if reset {
 			h.conn.SetLinger(0)
 		}
 		h.conn.Close()
 	}
-	p.active.Add(-1)
-	p.closed.Add(1)
+}
+
+// relay copies a connection in user space, both ways, with read/write
+// loops (io.Copy would splice). It is the fallback for clients that close
+// their side before they can be paired.
+func relay(a, b *net.TCPConn) {
+	var wg sync.WaitGroup
+	pump := func(dst, src *net.TCPConn) {
+		defer wg.Done()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					src.SetLinger(0)
+					src.Close()
+					return
+				}
+			}
+			if err != nil {
+				dst.CloseWrite()
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go pump(b, a)
+	go pump(a, b)
+	wg.Wait()
+	a.Close()
+	b.Close()
 }

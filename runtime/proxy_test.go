@@ -128,3 +128,146 @@ func TestProxyUpstreamDown(t *testing.T) {
 		t.Errorf("failed dials = %d, want 1", st.FailedDials)
 	}
 }
+
+// TestProxyUpstreamSpeaksFirst: servers such as SSH and SMTP send a banner
+// as soon as they accept. The banner must reach every client however fast
+// it comes: the pair is complete before either socket's program runs.
+func TestProxyUpstreamSpeaksFirst(t *testing.T) {
+	up := listen(t)
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write([]byte("220 ready\r\n"))
+				buf := make([]byte, 4)
+				if _, err := io.ReadFull(c, buf); err == nil {
+					c.Write(buf)
+				}
+			}()
+		}
+	}()
+	_, _, addr := startProxy(t, up.Addr().String())
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		banner := make([]byte, 11)
+		if _, err := io.ReadFull(c, banner); err != nil || string(banner) != "220 ready\r\n" {
+			t.Fatalf("connection %d: banner %q, %v", i, banner, err)
+		}
+		c.Write([]byte("quit"))
+		reply := make([]byte, 4)
+		if _, err := io.ReadFull(c, reply); err != nil || string(reply) != "quit" {
+			t.Fatalf("connection %d: reply %q, %v", i, reply, err)
+		}
+		c.Close()
+	}
+}
+
+// TestProxyOneByteTail: the last byte before a FIN must not be cut off (a
+// connected socket counts its SYN in tcpi_bytes_acked).
+func TestProxyOneByteTail(t *testing.T) {
+	up := listen(t)
+	got := make(chan int, 200)
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				got <- len(b)
+			}()
+		}
+	}()
+	_, _, addr := startProxy(t, up.Addr().String())
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(make([]byte, 1000))
+		c.Write([]byte{1})
+		c.(*net.TCPConn).CloseWrite()
+		select {
+		case n := <-got:
+			if n != 1001 {
+				t.Fatalf("round %d: upstream got %d bytes, want 1001", i, n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: upstream got no EOF", i)
+		}
+		c.Close()
+	}
+}
+
+// TestProxyResetAfterFIN: a client that half-closes and then resets makes
+// the proxy reset the upstream too and drop the pair.
+func TestProxyResetAfterFIN(t *testing.T) {
+	up := listen(t)
+	upErr := make(chan error, 1)
+	go func() {
+		c, err := up.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.ReadAll(c) // until the forwarded FIN
+		// Keep writing until the forwarded reset breaks the connection.
+		for i := 0; i < 1000; i++ {
+			if _, err := c.Write(make([]byte, 1024)); err != nil {
+				upErr <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		upErr <- nil
+	}()
+	_, p, addr := startProxy(t, up.Addr().String())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("bye"))
+	c.(*net.TCPConn).CloseWrite()
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+	if err := <-upErr; err == nil {
+		t.Fatal("the upstream kept writing for 5s: the client's reset was not forwarded")
+	}
+	if st := p.Stats(); st.Active != 0 {
+		t.Errorf("stats %+v: the pair is still active", st)
+	}
+}
+
+// TestProxyListenerFails: Serve returns when its listener fails on its
+// own, instead of hanging.
+func TestProxyListenerFails(t *testing.T) {
+	src, err := os.ReadFile("../examples/proxy.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := load(t, "proxy.sock", string(src))
+	m, _ := rt.Map("conns")
+	p := &runtime.Proxy{Map: m, Upstream: "127.0.0.1:1"}
+	ln := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(context.Background(), ln) }()
+	ln.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Serve returned nil after its listener failed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running 10s after its listener closed")
+	}
+}

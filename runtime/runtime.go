@@ -1,9 +1,11 @@
 // Package runtime loads socket-redirect programs into the kernel and runs
 // them: it creates the maps, loads the programs, attaches sk_msg and sk_skb
-// programs to their maps and sockops programs to a cgroup, puts sockets
-// into maps with keys laid out exactly as the compiler lays them out, and
-// removes everything it created on Close. It is the embedding API behind
-// `sockc run`.
+// programs to their maps and sockops programs to a cgroup (an existing one,
+// or a fresh one for a command it starts), puts sockets into maps with keys
+// laid out exactly as the compiler lays them out, pairs sockets for
+// `redirect peer` (and runs an in-kernel TCP proxy on that), and removes
+// everything it created on Close: links, attachments, maps, pins, cgroups.
+// It is the embedding API behind `sockc run`.
 package runtime
 
 import (
@@ -16,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/sockc/sockc"
 	"github.com/sockc/sockc/lang/check"
@@ -47,11 +50,12 @@ type Runtime struct {
 	layouts  map[string]keys.Layout
 	counters []string
 
-	mu      sync.Mutex
-	undo    []func() error // teardown steps, run last to first
-	closed  bool
-	maps    map[string]*Map
-	cgroups []string // cgroups sockops is attached to
+	mu     sync.Mutex
+	undo   []func() error // teardown steps, run last to first
+	closed bool
+	done   chan struct{} // closed when Close has finished
+	cerr   error         // Close's result
+	maps   map[string]*Map
 }
 
 // LoadFile loads a .sock source or a BPF object file, chosen by content
@@ -107,7 +111,11 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}}
+	// Before 5.11 BPF memory counts against RLIMIT_MEMLOCK; lift it (a
+	// no-op on newer kernels, and harmless if not permitted: the load then
+	// explains itself).
+	_ = rlimit.RemoveMemlock()
+	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}, done: make(chan struct{})}
 	for k, v := range opts.Keys {
 		rt.layouts[k] = v
 	}
@@ -199,21 +207,33 @@ func clearMap(m *ebpf.Map) error {
 	return errors.New("entries keep appearing")
 }
 
-// push registers a teardown step.
-func (rt *Runtime) push(f func() error) {
+// errClosed is returned by operations on a closed Runtime.
+var errClosed = errors.New("runtime closed")
+
+// push registers a teardown step. After Close it runs the step at once
+// and returns errClosed: what was made after the teardown must not stay.
+func (rt *Runtime) push(f func() error) error {
 	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return errors.Join(errClosed, f())
+	}
 	rt.undo = append(rt.undo, f)
 	rt.mu.Unlock()
+	return nil
 }
 
 // Close detaches every program and removes every map, link, pin and cgroup
-// the Runtime created, in reverse order of creation. It is safe to call
-// more than once; errors are joined.
+// the Runtime created, in reverse order of creation, killing the processes
+// of commands it started that still run. Later and concurrent calls wait
+// for the first to finish and return its result. Sockets are not closed:
+// they leave the maps and work as plain sockets again.
 func (rt *Runtime) Close() error {
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
-		return nil
+		<-rt.done
+		return rt.cerr
 	}
 	rt.closed = true
 	undo := rt.undo
@@ -225,7 +245,9 @@ func (rt *Runtime) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	rt.cerr = errors.Join(errs...)
+	close(rt.done)
+	return rt.cerr
 }
 
 // Spec returns the collection spec the Runtime was loaded from.
@@ -274,9 +296,21 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 	if !ok {
 		layout = rawLayout(em)
 	}
-	m := &Map{name: name, m: em, layout: layout}
+	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[check.PeerMapName(name)]}
 	rt.maps[name] = m
 	return m, nil
+}
+
+// PeerMaps lists the maps whose programs use `redirect peer`: those that
+// have a companion map, so Map.Pair can pair sockets in them.
+func (rt *Runtime) PeerMaps() []string {
+	var out []string
+	for _, n := range rt.MapNames() {
+		if _, ok := rt.coll.Maps[check.PeerMapName(n)]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // HasSockops reports whether the collection has a sockops program, which
@@ -295,10 +329,27 @@ func (rt *Runtime) pin(dir string) error {
 		return err
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		// Remember every level MkdirAll creates, to remove them all.
+		var created []string
+		for d := dir; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+				break
+			}
+			created = append(created, d)
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create pin directory: %w", err)
 		}
-		rt.push(func() error { return removeIfEmpty(dir) })
+		if err := rt.push(func() error {
+			for _, d := range created {
+				if err := removeIfEmpty(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	names := make([]string, 0, len(rt.coll.Maps))
 	for n := range rt.coll.Maps {
@@ -311,12 +362,14 @@ func (rt *Runtime) pin(dir string) error {
 		if err := m.Pin(path); err != nil {
 			return fmt.Errorf("pin map %s at %s: %w", n, path, err)
 		}
-		rt.push(func() error {
+		if err := rt.push(func() error {
 			if err := m.Unpin(); err != nil {
 				return fmt.Errorf("unpin %s: %w", path, err)
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,12 +11,15 @@ import (
 	"github.com/sockc/sockc/lang/keys"
 )
 
-// Map is a sockmap or sockhash of a Runtime.
+// Map is a sockmap or sockhash: one of a Runtime (see Runtime.Map), or one
+// of its own (see NewMap).
 type Map struct {
 	name   string
 	m      *ebpf.Map
 	layout keys.Layout
 	owned  bool // made by NewMap, closed by Close
+	closed bool
+	peers  *ebpf.Map // the companion map of `redirect peer`, if any
 }
 
 // rawLayout is the layout of a map whose key type is unknown (a map from a
@@ -119,9 +122,14 @@ func (m *Map) DeleteKey(key []byte) error {
 	return nil
 }
 
-// Pair makes a and b each other's peer for `redirect peer`: the map, keyed
-// by u64 socket cookies, holds b under a's cookie and a under b's. Pairing
-// a socket with itself makes an echo. On error neither entry remains.
+// Pair makes a and b each other's peer for `redirect peer`; pairing a
+// socket with itself makes an echo. On error no entry remains.
+//
+// With a companion map (see check.PeerMapName), the companion gets b under
+// a's cookie and a under b's first, and only then the map gets a and b
+// under their own cookies, which starts their programs: a byte that
+// arrives on either socket always finds its peer. Without one (a foreign
+// object), the map itself holds b under a's cookie and a under b's.
 func (m *Map) Pair(a, b syscall.Conn) error {
 	if m.m.Type() != ebpf.SockHash || m.m.KeySize() != 8 {
 		return fmt.Errorf("map %s: redirect peer needs a sockhash keyed by u64 cookies", m.name)
@@ -134,22 +142,57 @@ func (m *Map) Pair(a, b syscall.Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := m.PutKey(b, keyU64(ca)); err != nil {
-		return err
+	type entry struct {
+		m    *ebpf.Map
+		key  uint64
+		sock syscall.Conn
 	}
-	if ca == cb {
-		return nil // a socket paired with itself: one entry
+	var entries []entry
+	if m.peers != nil {
+		entries = append(entries, entry{m.peers, ca, b}, entry{m.peers, cb, a}, entry{m.m, ca, a}, entry{m.m, cb, b})
+	} else {
+		entries = append(entries, entry{m.m, ca, b}, entry{m.m, cb, a})
 	}
-	if err := m.PutKey(a, keyU64(cb)); err != nil {
-		m.DeleteKey(keyU64(ca))
-		return err
+	done := map[[2]uint64]bool{}
+	var added []entry
+	for _, e := range entries {
+		id := [2]uint64{uint64(e.m.FD()), e.key}
+		if done[id] {
+			continue // a socket paired with itself: one entry per map
+		}
+		done[id] = true
+		err := withFD(e.sock, func(fd int) error {
+			if err := e.m.Update(keyU64(e.key), uint64(fd), ebpf.UpdateAny); err != nil {
+				return fmt.Errorf("pair sockets in map %s: %w", m.name, explainPut(err))
+			}
+			return nil
+		})
+		if err != nil {
+			for _, u := range added {
+				u.m.Delete(keyU64(u.key))
+			}
+			return err
+		}
+		added = append(added, e)
+	}
+	for _, c := range []syscall.Conn{a, b} {
+		withFD(c, func(fd int) error { kick(fd); return nil })
 	}
 	return nil
 }
 
-// Unpair removes a pair made by Pair.
+// Unpair removes the pair of the sockets with cookies a and b made by
+// Pair. (Closing a socket removes it from every map by itself.)
 func (m *Map) Unpair(a, b uint64) error {
-	return errors.Join(m.DeleteKey(keyU64(a)), m.DeleteKey(keyU64(b)))
+	errs := []error{m.DeleteKey(keyU64(a)), m.DeleteKey(keyU64(b))}
+	if m.peers != nil {
+		for _, k := range []uint64{a, b} {
+			if err := m.peers.Delete(keyU64(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				errs = append(errs, fmt.Errorf("delete from the peers of map %s: %w", m.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func keyU64(v uint64) []byte {

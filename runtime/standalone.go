@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"syscall"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/sockc/sockc/lang/keys"
 )
@@ -20,6 +22,7 @@ func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (
 	if err := checkHost(); err != nil {
 		return nil, err
 	}
+	_ = rlimit.RemoveMemlock() // see Load
 	switch {
 	case typ == ebpf.SockMap && !key.Equal(keys.ScalarU32):
 		return nil, fmt.Errorf("map %s: a sockmap is indexed by u32", name)
@@ -40,9 +43,10 @@ func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (
 // Close removes a map made by NewMap, with every socket in it. Maps of a
 // Runtime are removed by the Runtime's Close; for them this does nothing.
 func (m *Map) Close() error {
-	if !m.owned {
+	if !m.owned || m.closed {
 		return nil
 	}
+	m.closed = true
 	return errors.Join(clearMap(m.m), m.m.Close())
 }
 
@@ -60,11 +64,17 @@ func (m *Map) Attach(prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error)
 	if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ}); err != nil {
 		return nil, fmt.Errorf("attach to map %s: %w", m.name, explainAttach(err))
 	}
+	var once sync.Once
+	var derr error
 	return detacher(func() error {
-		return link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ})
+		once.Do(func() {
+			derr = link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ})
+		})
+		return derr
 	}), nil
 }
 
+// detacher undoes a BPF_PROG_ATTACH once, however often it is closed.
 type detacher func() error
 
 func (d detacher) Close() error { return d() }

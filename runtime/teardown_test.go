@@ -28,8 +28,8 @@ on msg to tdmap: redirect key(remote_ip4, remote_port, local_ip4, local_port) in
 // kernel's listings that nothing of it remains.
 func TestCloseRemovesEverything(t *testing.T) {
 	kerneltest.Require(t)
-	base := kerneltest.Snapshot(t, "td")
-	pins := filepath.Join(kerneltest.PinDir(t), "pinned")
+	base := kerneltest.Snapshot(t, "tdmap")
+	pins := filepath.Join(kerneltest.PinDir(t), "pinned", "deeper")
 	rt, err := runtime.LoadSource("td.sock", []byte(teardownSrc), runtime.Options{PinDir: pins})
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +73,8 @@ func TestCloseRemovesEverything(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	base.AwaitGone(t)
-	if _, err := os.Stat(pins); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("pin directory %s remains (%v)", pins, err)
+	if _, err := os.Stat(filepath.Dir(pins)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pin directory %s (made by Load) remains (%v)", filepath.Dir(pins), err)
 	}
 	if ids, err := cgroupProgs(cg); err != nil || len(ids) != 0 {
 		t.Errorf("cgroup %s still has %d sockops programs (%v)", cg, len(ids), err)
@@ -109,7 +109,7 @@ func mustOpenFD(path string) int {
 // created are gone.
 func TestFailedSetupLeavesNothing(t *testing.T) {
 	kerneltest.Require(t)
-	base := kerneltest.Snapshot(t, "fs")
+	base := kerneltest.Snapshot(t, "fsmap")
 	spec, err := sockc.Compile("fs.sock", []byte("sockmap fsmap: max 2\non stream verdict to fsmap: pass\n"))
 	if err != nil {
 		t.Fatal(err)

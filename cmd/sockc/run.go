@@ -18,6 +18,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/spf13/cobra"
 
+	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/runtime"
 )
@@ -46,7 +47,8 @@ when it ends (SIGINT or SIGTERM: exit status 0).
 Sockets reach the maps in three ways:
   -- COMMAND ARGS   run COMMAND in a fresh child cgroup with the sockops
                     program attached (only COMMAND and its children are
-                    affected), and exit with its status when it ends
+                    affected), and exit with its status when it ends;
+                    SIGINT/SIGTERM are passed on, a second one kills it
   --cgroup PATH     attach the sockops program to an existing cgroup2 dir
   --proxy L=U       accept on L, dial U, pair both sockets in the peer map:
                     an in-kernel TCP proxy (sockc never touches the bytes)
@@ -85,17 +87,49 @@ Sockets reach the maps in three ways:
 	return cmd
 }
 
-func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
+func runRun(stderr io.Writer, file string, command []string, f runFlags) (err error) {
 	logf := func(format string, args ...any) {}
 	if f.verbose {
 		logf = func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
 	}
+	// Everything about the command line is checked before the kernel is
+	// touched, so that usage errors are status 2 for everyone.
 	if f.cgroup != "" && len(command) > 0 {
 		return usageErrorf("run: --cgroup and a command exclude each other")
+	}
+	type proxySpec struct{ listen, upstream string }
+	var specs []proxySpec
+	for _, p := range f.proxies {
+		listen, upstream, ok := strings.Cut(p, "=")
+		if !ok || listen == "" || upstream == "" {
+			return usageErrorf("run: --proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:8080=127.0.0.1:80", p)
+		}
+		specs = append(specs, proxySpec{listen, upstream})
+	}
+	for _, a := range f.accepts {
+		specs = append(specs, proxySpec{listen: a})
 	}
 	if _, err := os.Stat(file); err != nil {
 		return usageErrorf("%v", err)
 	}
+
+	// Signals are caught from here on: a Ctrl-C during setup still
+	// removes what was made.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	firstSig := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-sigs:
+			firstSig <- sig
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
 	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin})
 	var diags diag.List
 	if errors.As(err, &diags) {
@@ -106,8 +140,11 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
 		return &exitError{code: exitInput, msg: err.Error()}
 	}
 	defer func() {
-		if err := rt.Close(); err != nil {
-			fmt.Fprintf(stderr, "sockc: teardown: %v\n", err)
+		if cerr := rt.Close(); cerr != nil {
+			fmt.Fprintf(stderr, "sockc: teardown: %v\n", cerr)
+			if err == nil {
+				err = &exitError{code: exitInput}
+			}
 		}
 	}()
 	for _, a := range rt.Attachments() {
@@ -128,49 +165,49 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
 		logf("attached sockops to cgroup %s", f.cgroup)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
+	// Listen on everything first, then serve.
 	var proxies []*runtime.Proxy
-	var wg sync.WaitGroup
-	serveErrs := make(chan error, len(f.proxies)+len(f.accepts))
-	if len(f.proxies)+len(f.accepts) > 0 {
+	var listeners []net.Listener
+	defer func() {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+	}()
+	if len(specs) > 0 {
 		m, err := peerMap(rt, f.mapName)
 		if err != nil {
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
-		for _, spec := range f.proxies {
-			listen, upstream, ok := strings.Cut(spec, "=")
-			if !ok || listen == "" || upstream == "" {
-				return usageErrorf("run: --proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:8080=127.0.0.1:80", spec)
-			}
-			ln, err := net.Listen("tcp", listen)
+		for _, sp := range specs {
+			ln, err := net.Listen("tcp", sp.listen)
 			if err != nil {
-				return &exitError{code: exitInput, msg: fmt.Sprintf("proxy: %v", err)}
+				return &exitError{code: exitInput, msg: err.Error()}
 			}
-			p := &runtime.Proxy{Map: m, Upstream: upstream, Logf: logf}
-			proxies = append(proxies, p)
-			fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), upstream)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				serveErrs <- p.Serve(ctx, ln)
-			}()
-		}
-		for _, addr := range f.accepts {
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return &exitError{code: exitInput, msg: fmt.Sprintf("accept: %v", err)}
+			listeners = append(listeners, ln)
+			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Logf: logf})
+			if sp.upstream != "" {
+				fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
+			} else {
+				fmt.Fprintf(stderr, "sockc: accepting on %s\n", ln.Addr())
 			}
-			fmt.Fprintf(stderr, "sockc: accepting on %s\n", ln.Addr())
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				serveErrs <- acceptSelfPaired(ctx, ln, m, logf)
-			}()
 		}
 	}
+	var wg sync.WaitGroup
+	serveErrs := make(chan error, len(proxies))
+	for i, p := range proxies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Serve(ctx, listeners[i]); err != nil {
+				serveErrs <- err
+				cancel()
+			}
+		}()
+	}
+	// Stop serving (cancel) before waiting for the servers; deferred
+	// calls run last first.
 	defer wg.Wait()
+	defer cancel()
 
 	if f.stats > 0 {
 		statsCtx, stopStats := context.WithCancel(ctx)
@@ -188,17 +225,15 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) error {
 	}
 
 	if len(command) > 0 {
-		return runCommand(ctx, stderr, rt, command)
+		return runCommand(ctx, stderr, rt, command, sigs, firstSig)
 	}
 	fmt.Fprintln(stderr, "sockc: ready")
+	<-ctx.Done()
 	select {
-	case <-ctx.Done():
-		logf("signal received; removing everything")
-		return nil
 	case err := <-serveErrs:
-		if err != nil {
-			return &exitError{code: exitInput, msg: err.Error()}
-		}
+		return &exitError{code: exitInput, msg: err.Error()}
+	default:
+		logf("signal received; removing everything")
 		return nil
 	}
 }
@@ -208,83 +243,71 @@ func peerMap(rt *runtime.Runtime, name string) (*runtime.Map, error) {
 	if name != "" {
 		return rt.Map(name)
 	}
-	var cands []string
-	for _, n := range rt.MapNames() {
-		if ms := rt.Spec().Maps[n]; ms.Type == ebpf.SockHash && ms.KeySize == 8 {
-			cands = append(cands, n)
+	cands := rt.PeerMaps()
+	if len(cands) == 0 {
+		// A foreign object: any sockhash keyed by u64 cookies.
+		for _, n := range rt.MapNames() {
+			if ms := rt.Spec().Maps[n]; ms.Type == ebpf.SockHash && ms.KeySize == 8 && !strings.HasPrefix(n, check.PeerMapName("")) {
+				cands = append(cands, n)
+			}
 		}
 	}
 	switch len(cands) {
 	case 0:
-		return nil, errors.New("--proxy and --accept need a sockhash keyed by u64 for `redirect peer`, and the program has none")
+		return nil, errors.New("--proxy and --accept need a program with `redirect peer` (a sockhash keyed by u64 cookies), and this one has none")
 	case 1:
 		return rt.Map(cands[0])
 	}
 	return nil, fmt.Errorf("several maps could pair sockets (%s): choose one with --map", strings.Join(cands, ", "))
 }
 
-// acceptSelfPaired accepts connections and pairs each with itself: its
-// bytes go back out of it.
-func acceptSelfPaired(ctx context.Context, ln net.Listener, m *runtime.Map, logf func(string, ...any)) error {
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("accept: %w", err)
-		}
-		tc := c.(*net.TCPConn)
-		if err := m.Pair(tc, tc); err != nil {
-			logf("%s: %v", c.RemoteAddr(), err)
-			c.Close()
-			continue
-		}
-		logf("%s joined %s", c.RemoteAddr(), m.Name())
-		conns = append(conns, c)
-	}
-}
-
-// runCommand starts the command in its own cgroup, forwards SIGINT and
-// SIGTERM to it, and returns its exit status.
-func runCommand(ctx context.Context, stderr io.Writer, rt *runtime.Runtime, command []string) error {
+// runCommand starts the command in its own cgroup and returns its exit
+// status. SIGINT and SIGTERM go to the command as they come; a second one
+// kills every process of its cgroup.
+func runCommand(ctx context.Context, stderr io.Writer, rt *runtime.Runtime, command []string, sigs, firstSig <-chan os.Signal) error {
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("run: %v", err)}
 	}
 	cmd := exec.Command(path, command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	fmt.Fprintln(stderr, "sockc: ready")
-	c, err := rt.StartCommand(cmd)
-	if err != nil {
-		return &exitError{code: exitInput, msg: err.Error()}
+	// With sockops handlers the command runs in a cgroup of its own;
+	// without, it simply runs while the programs are attached (say, a
+	// client of --proxy).
+	wait, kill := cmd.Wait, func() error { return cmd.Process.Kill() }
+	if rt.HasSockops() {
+		c, err := rt.StartCommand(cmd)
+		if err != nil {
+			return &exitError{code: exitInput, msg: err.Error()}
+		}
+		wait, kill = c.Wait, c.Kill
+	} else if err := cmd.Start(); err != nil {
+		return &exitError{code: exitInput, msg: fmt.Sprintf("run: %v", err)}
 	}
+	fmt.Fprintln(stderr, "sockc: ready")
 	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
+	go func() { done <- wait() }()
 	var werr error
 	select {
 	case werr = <-done:
-	case <-ctx.Done():
-		cmd.Process.Signal(syscall.SIGTERM)
-		werr = <-done
+	case sig := <-firstSig:
+		cmd.Process.Signal(sig)
+		select {
+		case werr = <-done:
+		case <-sigs:
+			fmt.Fprintln(stderr, "sockc: second signal: killing the command")
+			kill()
+			werr = <-done
+		}
 	}
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) {
 		code := ee.ExitCode()
-		if code < 0 { // killed by a signal
-			if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-				code = 128 + int(st.Signal())
-			}
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			code = 128 + int(st.Signal())
+		}
+		if rest := errors.Unwrap(werr); rest != nil && rest != ee {
+			fmt.Fprintf(stderr, "sockc: %v\n", werr)
 		}
 		return &exitError{code: code}
 	}

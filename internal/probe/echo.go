@@ -7,20 +7,41 @@ import (
 
 // EchoServer serves an echo on ln with a plain read/write loop, never
 // io.Copy: splice(2), which io.Copy uses between TCP sockets, hangs on
-// sockets in a sockmap. It half-closes after the client does, and returns
-// a function that stops it and waits for its connections to end.
+// sockets in a sockmap. It half-closes after the client does. The function
+// it returns stops it: it closes the listener and every connection, and
+// waits for them.
 func EchoServer(ln net.Listener) (stop func()) {
-	var wg sync.WaitGroup
+	var (
+		mu     sync.Mutex
+		conns  = map[net.Conn]bool{}
+		wg     sync.WaitGroup
+		closed bool
+	)
+	accepted := make(chan struct{})
 	go func() {
+		defer close(accepted)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				c.Close()
+				return
+			}
+			conns[c] = true
 			wg.Add(1)
+			mu.Unlock()
 			go func() {
 				defer wg.Done()
-				defer c.Close()
+				defer func() {
+					mu.Lock()
+					delete(conns, c)
+					mu.Unlock()
+					c.Close()
+				}()
 				buf := make([]byte, 256<<10)
 				for {
 					n, err := c.Read(buf)
@@ -39,5 +60,15 @@ func EchoServer(ln net.Listener) (stop func()) {
 			}()
 		}
 	}()
-	return func() { ln.Close(); wg.Wait() }
+	return func() {
+		ln.Close()
+		<-accepted
+		mu.Lock()
+		closed = true
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
 }

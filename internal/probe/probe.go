@@ -77,6 +77,7 @@ func controlAndBulk(r *Report, size int) error {
 			return
 		}
 		defer data.Close()
+		data.SetReadDeadline(time.Now().Add(2 * time.Minute))
 		h := sha256.New()
 		buf := make([]byte, 64<<10)
 		for {
@@ -169,6 +170,7 @@ func halfClose() error {
 			return
 		}
 		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(2 * time.Minute))
 		req, _ := io.ReadAll(c)
 		c.Write(append([]byte("echo:"), req...))
 	}()
@@ -214,6 +216,7 @@ func closeWhileInFlight() error {
 			return
 		}
 		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(2 * time.Minute))
 		h := sha256.New()
 		buf := make([]byte, 64<<10)
 		for {

@@ -136,6 +136,12 @@ func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
 			return
 		}
 		c.use(m, keyUse{node: s, peer: true})
+		if m.PeerMap == "" {
+			m.PeerMap = PeerMapName(m.Name)
+			c.prog.Peers = append(c.prog.Peers, &Map{
+				Name: m.PeerMap, Kind: ast.SockHash, Key: keys.ScalarU64, Max: m.Max, Pos: m.Pos, KeyDeclared: true,
+			})
+		}
 		return
 	}
 	c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})

@@ -77,10 +77,22 @@ type Map struct {
 	// KeyDeclared is true when the key type was written, false when it
 	// was inferred (or defaulted).
 	KeyDeclared bool
+	// PeerMap is the companion map of a map used by `redirect peer`, or
+	// "" (see PeerMapName).
+	PeerMap string
 	// incomplete maps come from items with syntax errors: known by name
 	// only, their keys are not checked.
 	incomplete bool
 }
+
+// PeerMapName is the companion map of a map M that `redirect peer` uses:
+// a sockhash with no programs attached, keyed by socket cookie, that holds
+// each socket under its peer's cookie. The handler's map M holds the
+// sockets the program runs for. Because the companion has no programs, a
+// socket can be put in it before its verdict program starts: the runtime
+// pairs both sockets there first and then adds them to M, so no byte ever
+// arrives while a lookup could fail.
+func PeerMapName(m string) string { return ReservedPrefix + "peers_" + m }
 
 // Handler is a resolved handler.
 type Handler struct {
@@ -119,6 +131,7 @@ const (
 type Program struct {
 	File     *ast.File
 	Maps     []*Map     // in declaration order
+	Peers    []*Map     // companion maps of `redirect peer`, in order of first use
 	Handlers []*Handler // in source order
 	Counters []*Counter // in order of first use
 	Info

@@ -51,6 +51,9 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 	for _, m := range p.Maps {
 		spec.Maps[m.Name] = MapSpec(m)
 	}
+	for _, m := range p.Peers {
+		spec.Maps[m.Name] = MapSpec(m)
+	}
 	if len(p.Counters) > 0 {
 		spec.Maps[check.CountersMap] = CountersSpec(p.Counters)
 	}

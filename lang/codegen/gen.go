@@ -306,13 +306,13 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 	msg := g.hook == hook.Msg
 	switch {
 	case s.Peer:
-		// The sockhash holds each socket under its peer's cookie, so the
-		// key is this socket's own cookie (see docs/language.md).
+		// The companion map holds each socket under its peer's cookie, so
+		// the key is this socket's own cookie (see check.PeerMapName).
 		g.ctxArg()
 		g.call(asm.FnGetSocketCookie)
 		g.emit(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
 		g.ctxArg()
-		g.mapPtr(asm.R2, m.Name)
+		g.mapPtr(asm.R2, m.PeerMap)
 		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
 		g.emit(asm.Mov.Imm32(asm.R4, flags))
 		g.call(asm.FnSkRedirectHash)
