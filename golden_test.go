@@ -106,18 +106,18 @@ func TestProgramSizeLimit(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("sockhash m: key u32\non msg to m:\n")
 		for i := 0; i < n; i++ {
-			fmt.Fprintf(&b, "    if size == %d: count c\n", i)
+			fmt.Fprintf(&b, "    if size == %d: drop\n", i)
 		}
 		return []byte(b.String())
 	}
-	diags := sockc.Check("big.sock", gen(3500))
+	diags := sockc.Check("big.sock", gen(4100))
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "big.sock:2:1: program msg_m is too large") {
-		t.Fatalf("3500 statements: got %v, want a too-large error at the handler", diags)
+		t.Fatalf("4100 statements: got %v, want a too-large error at the handler", diags)
 	}
-	if _, err := sockc.Compile("big.sock", gen(3500)); err == nil {
+	if _, err := sockc.Compile("big.sock", gen(4100)); err == nil {
 		t.Fatal("Compile accepted a program over the limit")
 	}
-	if _, err := sockc.Compile("ok.sock", gen(2900)); err != nil {
-		t.Fatalf("2900 statements: %v", err)
+	if _, err := sockc.Compile("ok.sock", gen(4000)); err != nil {
+		t.Fatalf("4000 statements: %v", err)
 	}
 }

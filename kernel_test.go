@@ -2,6 +2,7 @@ package sockc_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,4 +55,40 @@ func TestKernelVerifierAcceptsCleanPrograms(t *testing.T) {
 		})
 	}
 	t.Logf("verifier accepted %d files", loaded)
+}
+
+// TestKernelLimits loads programs just under codegen's limits, built from
+// the statements the kernel grows most when it rewrites a program (context
+// loads, inlined counter lookups, ip6 keys), after a redirect whose jump
+// to the shared exit spans the whole program: the size bound must leave
+// room for that growth.
+func TestKernelLimits(t *testing.T) {
+	kerneltest.Require(t)
+	repeat := func(head, line string, n int) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, line, i%60000+1)
+		}
+		return b.String()
+	}
+	cases := map[string]string{
+		"counts":  repeat("sockhash m: key u32\non msg to m:\n    redirect key(local_port)\n", "    count c%.0d\n", 900),
+		"ports":   repeat("sockhash m: key u32\non msg to m:\n    redirect key(local_port)\n", "    if remote_port == %d: drop\n", 4000),
+		"sizes":   repeat("sockmap m: max 2\non stream verdict to m:\n    redirect key(1)\n", "    if size == %d: drop\n", 4000),
+		"ip6keys": repeat("sockhash m: key (ip6, ip6, port, port)\non msg to m:\n    redirect key(local_ip6, remote_ip6, local_port, remote_port)\n", "    redirect key(remote_ip6, local_ip6, remote_port, %d)\n", 285),
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec, err := sockc.Compile(name+".sock", []byte(src))
+			if err != nil {
+				t.Fatalf("compile: %v", err)
+			}
+			coll, err := ebpf.NewCollection(spec)
+			if err != nil {
+				t.Fatalf("a program under the limits does not load: %v", err)
+			}
+			coll.Close()
+		})
+	}
 }

@@ -68,9 +68,20 @@ func Build(filename string, src []byte) (out *Output, err error) {
 			out, err = nil, errs.List()
 		}
 	}()
-	ast := parser.ParseFile(f, errs)
-	prog := check.Check(ast, errs)
+	file := parser.ParseFile(f, errs)
+	prog := check.Check(file, errs)
 	if errs.HasErrors() {
+		return nil, errs.List()
+	}
+	if len(prog.Handlers) == 0 {
+		// Declarations alone make no program: nothing to load or attach.
+		const hint = "add a handler: on msg to MAP: ..., on stream verdict to MAP: ..., on established: ..."
+		if len(file.Decls) == 0 {
+			errs.Add(diag.Error, token.PosOf(0), token.NoPos, hint, "the file has no handler: there is no program to compile")
+		} else {
+			d := file.Decls[0]
+			errs.Add(diag.Error, d.Pos(), d.End(), hint, "the file declares maps but no handler: there is no program to compile")
+		}
 		return nil, errs.List()
 	}
 	spec, gerr := codegen.Generate(prog, f)

@@ -294,7 +294,8 @@ func TestRunAcceptWithCommand(t *testing.T) {
 // TestRunSecondSignalKills: a command that ignores SIGTERM is killed, with
 // its whole cgroup, at the second signal.
 func TestRunSecondSignalKills(t *testing.T) {
-	r := start(t, "run", "../examples/bypass.sock", "--", "sh", "-c", `trap "" TERM INT; while :; do sleep 1; done`)
+	r := start(t, "run", "../examples/bypass.sock", "--", "sh", "-c", `trap "" TERM INT; echo trapped >&2; while :; do sleep 1; done`)
+	r.addr(t, `^(trapped)$`) // the command's own readiness: its trap is set
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-r.done:

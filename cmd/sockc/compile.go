@@ -70,21 +70,52 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
 					output = strings.TrimSuffix(name, filepath.Ext(name)) + ".o"
 				}
 			}
-			if err := writeFileAtomic(output, data); err != nil {
+			if output == "-" {
+				_, err := c.OutOrStdout().Write(data)
+				return err
+			}
+			if err := writeOutput(output, data); err != nil {
 				return &exitError{code: exitInput, msg: err.Error()}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&asmOut, "asm", "S", false, "print instructions instead of writing an object file")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `OUT` (default: FILE.o beside the source; stdout with -S)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `OUT`, - for stdout (default: FILE.o beside the source; stdout with -S)")
 	return cmd
+}
+
+// writeOutput writes data to path. A regular file (or a new one) is
+// replaced atomically; a symlink is followed; anything else (a device such
+// as /dev/null, a pipe) is written in place, never replaced.
+func writeOutput(path string, data []byte) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return writeFileAtomic(path, data, 0o644)
+	case err != nil:
+		return fmt.Errorf("write %s: %w", path, err)
+	case st.Mode().IsRegular():
+		return writeFileAtomic(path, data, st.Mode().Perm())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // writeFileAtomic replaces path with data: it writes a temporary file in
 // the same directory, syncs it and renames it over path, so that readers
 // see the old file or the new one, never a partial one.
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -104,7 +135,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	if err = tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = tmp.Sync(); err != nil {

@@ -36,6 +36,8 @@ var errReported = &exitError{code: exitInput}
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -47,8 +49,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	// Anything else cobra returns is about the command line.
 	fmt.Fprintf(stderr, "sockc: %v\n", err)
+	if started {
+		// A command ran and failed (writing output, say): not a usage
+		// error.
+		return exitInput
+	}
+	// Cobra's own errors are about the command line.
 	return exitUsage
 }
 
@@ -84,7 +91,7 @@ func version() string {
 	return "devel"
 }
 
-// exactFiles requires n file arguments.
+// argsFiles requires between min and max file arguments (max < 0: any).
 func argsFiles(min, max int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		switch {

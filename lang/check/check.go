@@ -49,7 +49,8 @@ type checker struct {
 	counters map[string]*Counter
 	// footguns are sockops updates keyed by one port, reported once the
 	// map's key type is settled.
-	footguns []*ast.UpdateStmt
+	footguns        []*ast.UpdateStmt
+	tooManyCounters bool
 }
 
 // keyUse is one place a map's key is built.

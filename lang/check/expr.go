@@ -340,10 +340,14 @@ func (c *checker) inCIDR(e *ast.InExpr, x Type) Type {
 	}
 	bits := int(cidr.Bits.Value)
 	a := cidr.Addr.Addr
-	if masked, err := a.Prefix(bits); err == nil && masked.Addr() != a {
+	masked, err := a.Prefix(bits)
+	if err == nil && masked.Addr() != a {
 		c.errs.Add(diag.Error, cidr.Pos(), cidr.End(), "write "+masked.String(),
 			"%s/%d has host bits set", a, bits)
 		return Invalid
+	}
+	if lit, ok := ast.Unparen(e.X).(*ast.IPv4Lit); ok && lit.Valid && err == nil {
+		c.prog.Bools[e] = masked.Contains(lit.Addr)
 	}
 	return c.set(e, Bool)
 }

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"math"
+
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
@@ -79,6 +81,9 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 			} else if v, ok := c.prog.Consts[s.X]; ok && v == 0 {
 				c.errs.Add(diag.Error, s.X.Pos(), s.X.End(), "a message must be at least 1 byte long",
 					"length 0 means \"need more data\" to the kernel: the parser would wait forever")
+			} else if ok && v > math.MaxInt32 {
+				c.errs.Add(diag.Error, s.X.Pos(), s.X.End(), "a message is at most 2147483647 bytes (and at most the receive buffer)",
+					"length %d is an error code to the kernel, which reads the parser's result as a signed int: the connection would be aborted", v)
 			}
 		}
 		return true
@@ -194,7 +199,10 @@ func (c *checker) count(s *ast.CountStmt) {
 		return
 	}
 	if len(c.counters) >= MaxCounters {
-		c.errorf(s.Name, "too many counters: at most %d per file", MaxCounters)
+		if !c.tooManyCounters { // once, not for every further name
+			c.errorf(s.Name, "too many counters: at most %d per file", MaxCounters)
+			c.tooManyCounters = true
+		}
 		return
 	}
 	ctr := &Counter{Name: s.Name.Name, Index: len(c.prog.Counters), Pos: s.Name.Pos()}

@@ -25,11 +25,18 @@ const License = "GPL"
 // lookup from user space returns the socket cookie.
 const ValueSize = 8
 
-// MaxInstructions bounds the size of one program. The kernel takes up to a
-// million, but verification time grows with the square of the length (six
-// seconds at 60k here); 32768 keeps every program verifiable in about a
-// second and every jump within BPF's 16-bit offsets.
-const MaxInstructions = 32768
+// Limits on one program, so that every program that compiles loads. The
+// kernel rewrites programs as it loads them: a context field becomes two
+// or three loads, a counter's map lookup is inlined. A jump that fit then
+// may no longer fit the 16-bit offset ("cannot be patched due to 16-bit
+// range"): MaxInstructions keeps programs short enough, with room for that
+// growth, and verification fast. The verifier also refuses more than 8192
+// pending branches on one path ("the sequence of 8193 jumps is too
+// complex"): MaxBranches keeps well below.
+const (
+	MaxInstructions = 8192
+	MaxBranches     = 4096
+)
 
 // Error is a code generation failure tied to a source position, such as a
 // handler too large for BPF's 16-bit jump offsets.
@@ -76,6 +83,16 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 		spec.Programs[ps.Name] = ps
 	}
 	return spec, nil
+}
+
+func branches(insns asm.Instructions) int {
+	n := 0
+	for _, ins := range insns {
+		if op := ins.OpCode.JumpOp(); ins.OpCode.Class().IsJump() && op != asm.Ja && op != asm.Call && op != asm.Exit {
+			n++
+		}
+	}
+	return n
 }
 
 func rawLen(insns asm.Instructions) int {
@@ -156,7 +173,9 @@ func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*eb
 	insns, err := g.finish(name)
 	if err == nil {
 		if n := rawLen(insns); n > MaxInstructions {
-			err = fmt.Errorf("program %s is too large: %d instructions, more than the %d sockc allows; split the handler's work across maps or simplify it", name, n, MaxInstructions)
+			err = fmt.Errorf("program %s is too large: %d instructions, more than the %d sockc allows; simplify the handler", name, n, MaxInstructions)
+		} else if b := branches(insns); b > MaxBranches {
+			err = fmt.Errorf("program %s has too many conditions: %d conditional jumps, more than the %d sockc allows; simplify the handler", name, b, MaxBranches)
 		}
 	}
 	if err != nil {

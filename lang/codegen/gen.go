@@ -386,8 +386,9 @@ func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 func (g *gen) storeU64(off int16, arg ast.Expr) {
 	if v, ok := g.prog.Consts[arg]; ok && v <= math.MaxInt32 {
 		// The immediate of a 64-bit store is sign-extended: only
-		// non-negative int32 values store as themselves.
-		g.emit(asm.StoreImm(asm.RFP, off, int64(v), asm.DWord))
+		// non-negative int32 values store as themselves. (cilium/ebpf's
+		// asm.StoreImm refuses DWord, so the instruction is built here.)
+		g.emit(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off, Constant: int64(v)})
 		return
 	}
 	r := g.alloc()

@@ -54,11 +54,45 @@ func (d Diagnostic) Error() string {
 func (d Diagnostic) Format(w io.Writer) {
 	fmt.Fprintln(w, d.Error())
 	if d.Pos.IsValid() {
-		fmt.Fprintf(w, "    %s\n    %s\n", printable(d.Line), caret(d.Line, d))
+		line, dd := window(d)
+		fmt.Fprintf(w, "    %s\n    %s\n", printable(line), caret(line, dd))
 	}
 	if d.Hint != "" {
 		fmt.Fprintf(w, "    hint: %s\n", d.Hint)
 	}
+}
+
+// maxShown is how much of a long source line is printed around the spot.
+const maxShown = 160
+
+// window cuts a long source line to maxShown bytes around the diagnostic,
+// marking the cuts with "...", and moves the columns to match.
+func window(d Diagnostic) (string, Diagnostic) {
+	line := d.Line
+	if len(line) <= maxShown {
+		return line, d
+	}
+	col := min(max(d.Pos.Column-1, 0), len(line))
+	start := max(col-maxShown/2, 0)
+	for start > 0 && !utf8.RuneStart(line[start]) {
+		start--
+	}
+	end := min(start+maxShown, len(line))
+	for end < len(line) && !utf8.RuneStart(line[end]) {
+		end++
+	}
+	out, shift := line[start:end], start
+	if start > 0 {
+		out, shift = "..."+out, start-3
+	}
+	if end < len(line) {
+		out += "..."
+	}
+	d.Pos.Column -= shift
+	if d.End.IsValid() && d.End.Line == d.Pos.Line {
+		d.End.Column = min(d.End.Column-shift, len(out)+1)
+	}
+	return out, d
 }
 
 // printable replaces every invalid byte with U+FFFD, one for one, so that

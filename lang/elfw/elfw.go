@@ -29,7 +29,7 @@ type Section struct {
 	index   int
 }
 
-// Symbol is a symbol table entry. Section nil means SHN_UNDEF, unless Abs.
+// Symbol is a symbol table entry. A nil Section means SHN_UNDEF.
 type Symbol struct {
 	Name    string
 	Section *Section

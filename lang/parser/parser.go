@@ -60,6 +60,14 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 	}
 	bad := badLines(f, errs)
 	for _, item := range splitItems(res.Tokens) {
+		if tok, ok := tooDeep(item); ok {
+			// participle recurses once per level; thousands of levels
+			// would exhaust the stack, which Go cannot recover from.
+			errs.Errorf(token.PosOf(tok.Pos.Offset), token.NoPos,
+				"expression nested too deeply (more than %d parentheses or nots)", MaxNesting)
+			out.Decls = append(out.Decls, salvage(item))
+			continue
+		}
 		lx, err := lexer.Upgrade(scanner.NewTokenLexer(item))
 		if err != nil {
 			errs.Errorf(token.NoPos, token.NoPos, "internal error: %v", err)
@@ -79,6 +87,33 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 		}
 	}
 	return out
+}
+
+// MaxNesting bounds the nesting of parentheses and `not` in an item. The
+// checker's own limit on expression depth is lower; this one protects the
+// parser.
+const MaxNesting = 200
+
+// tooDeep finds the token where an item's nesting of parentheses and
+// `not` passes MaxNesting.
+func tooDeep(item []lexer.Token) (lexer.Token, bool) {
+	depth, nots := 0, 0
+	for _, t := range item {
+		switch {
+		case t.Value == "(" && t.Type == scanner.Punct:
+			depth++
+		case t.Value == ")" && t.Type == scanner.Punct:
+			depth--
+		case t.Value == "not" && t.Type == scanner.Keyword:
+			nots++
+		case t.Type == scanner.Newline:
+			nots = 0
+		}
+		if depth+nots > MaxNesting {
+			return t, true
+		}
+	}
+	return lexer.Token{}, false
 }
 
 // salvage reads the map a broken item declares, if any: `sockmap NAME` or
