@@ -402,3 +402,22 @@ func TestCollectorListSorted(t *testing.T) {
 		t.Errorf("List() order = %s, want %s", got, want)
 	}
 }
+
+// TestFormatLongLineWindow: a long source line is cut to a window around
+// the spot, and the caret still points at it.
+func TestFormatLongLineWindow(t *testing.T) {
+	line := strings.Repeat("a", 500) + "$" + strings.Repeat("b", 500)
+	d := Diagnostic{Pos: pos(1, 501), Message: "m", Line: line}
+	got := format(d)
+	lines := strings.Split(got, "\n")
+	if len(lines) < 3 {
+		t.Fatalf("Format = %q", got)
+	}
+	src, car := strings.TrimPrefix(lines[1], "    "), strings.TrimPrefix(lines[2], "    ")
+	if len(src) > maxShown+6 || !strings.HasPrefix(src, "...") || !strings.HasSuffix(src, "...") {
+		t.Errorf("source line not windowed: %d bytes %q", len(src), src)
+	}
+	if i := strings.Index(car, "^"); i < 0 || src[i] != '$' {
+		t.Errorf("caret at %d does not point at '$' in %q", i, src)
+	}
+}
