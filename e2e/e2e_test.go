@@ -48,40 +48,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build sockc:", err)
 		os.Exit(1)
 	}
-	before := sockcCgroups()
 	code := m.Run()
-	// Safety net: a sockc killed with SIGKILL (a hung test) cannot remove
-	// the cgroup of its command; kill and remove any this run left.
-	for cg := range sockcCgroups() {
-		if !before[cg] {
-			os.WriteFile(filepath.Join(cg, "cgroup.kill"), []byte("1"), 0)
-			for i := 0; i < 100 && os.Remove(cg) != nil; i++ {
-				time.Sleep(10 * time.Millisecond)
-			}
-			fmt.Fprintln(os.Stderr, "e2e: removed a leftover cgroup:", cg)
-			code = 1
-		}
-	}
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// sockcCgroups lists the cgroups sockc run makes for commands.
-func sockcCgroups() map[string]bool {
-	out := map[string]bool{}
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return out
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if i := strings.Index(line, " - cgroup2 "); i > 0 {
-			matches, _ := filepath.Glob(filepath.Join(strings.Fields(line)[4], "sockc-*"))
-			for _, m := range matches {
-				out[m] = true
-			}
-		}
-	}
-	return out
 }
 
 // sockcRun is a running `sockc run`.
