@@ -271,3 +271,25 @@ func TestProxyListenerFails(t *testing.T) {
 		t.Fatal("Serve still running 10s after its listener closed")
 	}
 }
+
+// TestProxyEarlyHalfClose: clients that send and half-close at once, often
+// before the upstream connection is up (the kernel then refuses the
+// client's socket in the map): every one still gets its echo and EOF.
+func TestProxyEarlyHalfClose(t *testing.T) {
+	_, p, addr := startProxy(t, echoServer(t))
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("early"))
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != "early" {
+			t.Fatalf("round %d: got %q, %v; want the echo and EOF", i, got, err)
+		}
+	}
+	t.Logf("stats: %+v", p.Stats())
+}
