@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/internal/probe"
+	"github.com/sockc/sockc/runtime"
 )
 
 // echoUpstream serves an echo for the proxy to dial until the test ends.
@@ -238,17 +239,11 @@ func TestRunSetupFailure(t *testing.T) {
 
 func cgroup2Root(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	root, err := runtime.Cgroup2Mount()
 	if err != nil {
-		t.Fatal(err)
+		kerneltest.Unavailable(t, err.Error())
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if i := strings.Index(line, " - cgroup2 "); i > 0 {
-			return strings.Fields(line)[4]
-		}
-	}
-	kerneltest.Unavailable(t, "no cgroup2 hierarchy mounted")
-	return ""
+	return root
 }
 
 // TestRunWithoutPrivileges runs sockc as an unprivileged user: one clear

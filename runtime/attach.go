@@ -3,48 +3,64 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
-// attachToMap attaches an sk_msg or sk_skb program to its map: with a BPF
-// link where the kernel has them for sockmaps (Linux 6.10), else with
-// BPF_PROG_ATTACH. Either way Close detaches it.
+// attachToMap attaches an sk_msg or sk_skb program of the plan to its map;
+// Close detaches it.
 func (rt *Runtime) attachToMap(a Attachment) error {
-	prog := rt.coll.Programs[a.Program]
-	m := rt.coll.Maps[a.Map]
-	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.FD(), Program: prog, Attach: a.Type})
-	if err == nil {
-		return rt.push(func() error {
-			if err := l.Close(); err != nil {
-				return fmt.Errorf("detach %s from %s: %w", a.Program, a.Map, err)
-			}
-			return nil
-		})
-	}
-	if !linkUnsupported(err) {
-		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, explainAttach(err))
-	}
-	opts := link.RawAttachProgramOptions{Target: m.FD(), Program: prog, Attach: a.Type}
-	if err := link.RawAttachProgram(opts); err != nil {
-		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, explainAttach(err))
+	att, err := attachProgram(rt.coll.Maps[a.Map], rt.coll.Programs[a.Program], a.Type)
+	if err != nil {
+		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, err)
 	}
 	return rt.push(func() error {
-		err := link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.FD(), Program: prog, Attach: a.Type})
-		if err != nil {
+		if err := att.Close(); err != nil {
 			return fmt.Errorf("detach %s from %s: %w", a.Program, a.Map, err)
 		}
 		return nil
 	})
 }
 
+// attachProgram attaches an sk_msg or sk_skb program to a sockmap or
+// sockhash: with a BPF link where the kernel has them for sockmaps (Linux
+// 6.10), else with BPF_PROG_ATTACH. Closing the result detaches it, once.
+func attachProgram(m *ebpf.Map, prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
+	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.FD(), Program: prog, Attach: typ})
+	if err == nil {
+		return l, nil
+	}
+	if !linkUnsupported(err) {
+		return nil, explainAttach(err)
+	}
+	if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: m.FD(), Program: prog, Attach: typ}); err != nil {
+		return nil, explainAttach(err)
+	}
+	var once sync.Once
+	var derr error
+	return detacher(func() error {
+		once.Do(func() {
+			derr = link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.FD(), Program: prog, Attach: typ})
+		})
+		return derr
+	}), nil
+}
+
+// detacher undoes a BPF_PROG_ATTACH; see attachProgram.
+type detacher func() error
+
+func (d detacher) Close() error { return d() }
+
 // linkUnsupported reports whether a link create failed because the kernel
 // cannot link this kind of attachment (before 6.10 for sockmaps).
 func linkUnsupported(err error) bool {
 	return errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, os.ErrInvalid) ||
-		errors.Is(err, errEINVAL)
+		errors.Is(err, unix.EINVAL)
 }
 
 // AttachCgroup attaches the sockops program to the cgroup2 directory at

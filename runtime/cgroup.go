@@ -61,8 +61,8 @@ func NewChildCgroup(prefix string) (path string, remove func() error, err error)
 		return "", nil, fmt.Errorf("create cgroup under %s: %w", root, err)
 	}
 	remove = func() error {
-		// Kill stragglers (cgroup.kill, Linux 5.14) so the cgroup can go.
-		_ = os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0)
+		// Kill stragglers so the cgroup can go.
+		_ = killCgroup(path)
 		var err error
 		for i := 0; i < 100; i++ {
 			if err = unix.Rmdir(path); err == nil || errors.Is(err, unix.ENOENT) {
@@ -76,6 +76,15 @@ func NewChildCgroup(prefix string) (path string, remove func() error, err error)
 		return fmt.Errorf("remove cgroup %s: %w", path, err)
 	}
 	return path, remove, nil
+}
+
+// killCgroup kills every process in a cgroup at once (cgroup.kill, Linux
+// 5.14).
+func killCgroup(path string) error {
+	if err := os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0); err != nil {
+		return fmt.Errorf("kill cgroup %s: %w", path, err)
+	}
+	return nil
 }
 
 // waitCgroupEmpty waits until cgroup.events says populated 0, using the

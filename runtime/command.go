@@ -82,12 +82,7 @@ func (c *Command) Wait() error {
 
 // Kill kills every process in the command's cgroup at once (cgroup.kill,
 // Linux 5.14): the command and whatever it started.
-func (c *Command) Kill() error {
-	if err := os.WriteFile(c.Cgroup+"/cgroup.kill", []byte("1"), 0); err != nil {
-		return fmt.Errorf("kill cgroup %s: %w", c.Cgroup, err)
-	}
-	return nil
-}
+func (c *Command) Kill() error { return killCgroup(c.Cgroup) }
 
 func (c *Command) finish() error {
 	c.once.Do(func() { c.err = c.cleanup() })

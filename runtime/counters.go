@@ -4,13 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/sockc/sockc/lang/check"
-	"github.com/sockc/sockc/lang/codegen"
 )
-
-func counterNames(spec *ebpf.MapSpec) []string { return codegen.CounterNames(spec) }
 
 // rawValue receives one CPU's value of a per-CPU map.
 type rawValue []byte

@@ -12,8 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var errEINVAL = unix.EINVAL
-
 // checkHost refuses big-endian hosts: sockc emits little-endian BPF.
 func checkHost() error {
 	var b [2]byte
@@ -53,9 +51,9 @@ func explainAttach(err error) error {
 	return err
 }
 
-// ensureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf
-// if dir is below it and nothing is mounted there.
-func ensureBPFFS(dir string) error {
+// EnsureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf
+// if dir is below it and nothing is mounted there. The mount stays.
+func EnsureBPFFS(dir string) error {
 	const root = "/sys/fs/bpf"
 	probe := dir
 	for {

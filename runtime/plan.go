@@ -19,18 +19,6 @@ type Attachment struct {
 	Type    ebpf.AttachType
 }
 
-// hookPrefixes maps the program name prefixes sockc uses (see
-// hook.Kind.ProgramName) to their attach types, longest first.
-var hookPrefixes = []struct {
-	prefix string
-	attach ebpf.AttachType
-}{
-	{"stream_parser_", ebpf.AttachSkSKBStreamParser},
-	{"stream_verdict_", ebpf.AttachSkSKBStreamVerdict},
-	{"skb_verdict_", ebpf.AttachSkSKBVerdict},
-	{"msg_", ebpf.AttachSkMsgVerdict},
-}
-
 // Plan works out where each program of spec attaches. A program named by
 // sockc's convention (hook prefix + map name, e.g. msg_socks) attaches to
 // that map; otherwise, when the object has exactly one sockmap or
@@ -67,16 +55,20 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 			return nil, fmt.Errorf("program %s: type %s is not a socket-redirect program (sk_msg, sk_skb, sockops)", name, p.Type)
 		}
 		a := Attachment{Program: name, Type: p.AttachType}
-		for _, hp := range hookPrefixes {
-			if strings.HasPrefix(name, hp.prefix) {
-				if a.Type == ebpf.AttachNone {
-					a.Type = hp.attach
-				}
-				if _, ok := spec.Maps[name[len(hp.prefix):]]; ok {
-					a.Map = name[len(hp.prefix):]
-				}
-				break
+		// sockc's names: the hook's prefix, then the map (no prefix is a
+		// prefix of another).
+		for _, k := range hook.Kinds {
+			prefix := k.ProgramName("")
+			if k.Sockops() || !strings.HasPrefix(name, prefix) {
+				continue
 			}
+			if a.Type == ebpf.AttachNone {
+				a.Type = k.AttachType()
+			}
+			if _, ok := spec.Maps[name[len(prefix):]]; ok {
+				a.Map = name[len(prefix):]
+			}
+			break
 		}
 		if m, ok := explicit[name]; ok {
 			if _, exists := spec.Maps[m]; !exists {

@@ -264,7 +264,7 @@ func newPair(a, b *net.TCPConn) (*pair, error) {
 		if err := withFD(c, func(fd int) error { h.fd = fd; return nil }); err != nil {
 			return nil, err
 		}
-		sent, err := bytesSent(h.fd)
+		sent, _, _, err := sendQueue(h.fd)
 		if err != nil {
 			return nil, err
 		}
@@ -276,18 +276,19 @@ func newPair(a, b *net.TCPConn) (*pair, error) {
 	return pr, nil
 }
 
-// bytesSent is every byte written to a socket: acknowledged plus still
-// queued (tcpi_bytes_acked + SIOCOUTQ).
-func bytesSent(fd int) (uint64, error) {
+// sendQueue reads the sending side of a TCP socket: every byte written to
+// it (acknowledged plus still queued: tcpi_bytes_acked + SIOCOUTQ), the
+// queued part alone, and its TCP state.
+func sendQueue(fd int) (sent uint64, queued int, state uint8, err error) {
 	info, err := unix.GetsockoptTCPInfo(fd, unix.SOL_TCP, unix.TCP_INFO)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	outq, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+	queued, err = unix.IoctlGetInt(fd, unix.SIOCOUTQ)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	return info.Bytes_acked + uint64(outq), nil
+	return info.Bytes_acked + uint64(queued), queued, info.State, nil
 }
 
 func (s *server) interrupt() { unix.Write(s.wake[1], []byte{1}) }
@@ -399,15 +400,11 @@ func (s *server) forwarded(src *half) (done, broken bool, outq int) {
 	if err != nil {
 		return false, true, 0
 	}
-	di, err := unix.GetsockoptTCPInfo(dst.fd, unix.SOL_TCP, unix.TCP_INFO)
-	if err != nil || di.State == tcpClose {
+	sent, outq, state, err := sendQueue(dst.fd)
+	if err != nil || state == tcpClose {
 		return false, true, 0
 	}
-	outq, err = unix.IoctlGetInt(dst.fd, unix.SIOCOUTQ)
-	if err != nil {
-		return false, true, 0
-	}
-	written := di.Bytes_acked + uint64(outq) - dst.sent0
+	written := sent - dst.sent0
 	if written != src.progress {
 		src.progress, src.since = written, time.Now()
 	}

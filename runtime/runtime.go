@@ -19,9 +19,11 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/sockc/sockc"
 	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/keys"
 )
 
@@ -120,7 +122,7 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 		rt.layouts[k] = v
 	}
 	if cs, ok := spec.Maps[check.CountersMap]; ok {
-		rt.counters = counterNames(cs)
+		rt.counters = codegen.CounterNames(cs)
 	}
 	defer func() {
 		if err != nil {
@@ -174,37 +176,52 @@ func (rt *Runtime) emptyMaps() error {
 func clearMap(m *ebpf.Map) error {
 	if m.Type() == ebpf.SockMap {
 		for i := uint32(0); i < m.MaxEntries(); i++ {
-			if err := m.Delete(i); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, errEINVAL) {
+			if err := deleteEntry(m, i); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for round := 0; round < 10; round++ {
-		var keys [][]byte
-		var cur any
-		for {
-			next := make([]byte, m.KeySize())
-			err := m.NextKey(cur, &next)
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			keys = append(keys, next)
-			cur = next
-		}
-		if len(keys) == 0 {
-			return nil
+		keys, err := hashKeys(m)
+		if err != nil || len(keys) == 0 {
+			return err
 		}
 		for _, k := range keys {
-			if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, errEINVAL) {
+			if err := deleteEntry(m, k); err != nil {
 				return err
 			}
 		}
 	}
 	return errors.New("entries keep appearing")
+}
+
+// hashKeys lists the keys of a sockhash.
+func hashKeys(m *ebpf.Map) ([][]byte, error) {
+	var keys [][]byte
+	var cur any
+	for {
+		next := make([]byte, m.KeySize())
+		err := m.NextKey(cur, &next)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return keys, nil
+		}
+		if err != nil {
+			return keys, err
+		}
+		keys = append(keys, next)
+		cur = next
+	}
+}
+
+// deleteEntry deletes one entry; an entry that is not there is not an
+// error (a closed socket leaves the map by itself; an empty sockmap slot
+// answers EINVAL, a missing sockhash key ENOENT).
+func deleteEntry(m *ebpf.Map, key any) error {
+	if err := m.Delete(key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	return nil
 }
 
 // errClosed is returned by operations on a closed Runtime.
@@ -325,7 +342,7 @@ func (rt *Runtime) HasSockops() bool {
 }
 
 func (rt *Runtime) pin(dir string) error {
-	if err := ensureBPFFS(dir); err != nil {
+	if err := EnsureBPFFS(dir); err != nil {
 		return err
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {

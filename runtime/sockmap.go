@@ -115,8 +115,7 @@ func (m *Map) Delete(values ...any) error {
 // DeleteKey removes the entry with a raw key; a missing entry is not an
 // error.
 func (m *Map) DeleteKey(key []byte) error {
-	err := m.m.Delete(key)
-	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) && !errors.Is(err, unix.EINVAL) {
+	if err := deleteEntry(m.m, key); err != nil {
 		return fmt.Errorf("delete from map %s: %w", m.name, err)
 	}
 	return nil
@@ -187,7 +186,7 @@ func (m *Map) Unpair(a, b uint64) error {
 	errs := []error{m.DeleteKey(keyU64(a)), m.DeleteKey(keyU64(b))}
 	if m.peers != nil {
 		for _, k := range []uint64{a, b} {
-			if err := m.peers.Delete(keyU64(k)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			if err := deleteEntry(m.peers, keyU64(k)); err != nil {
 				errs = append(errs, fmt.Errorf("delete from the peers of map %s: %w", m.name, err))
 			}
 		}
@@ -218,20 +217,11 @@ func (m *Map) Len() (int, error) {
 		}
 		return n, nil
 	}
-	n := 0
-	var cur any
-	for {
-		next := make([]byte, m.m.KeySize())
-		err := m.m.NextKey(cur, &next)
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("count sockets in map %s: %w", m.name, err)
-		}
-		n++
-		cur = next
+	keys, err := hashKeys(m.m)
+	if err != nil {
+		return len(keys), fmt.Errorf("count sockets in map %s: %w", m.name, err)
 	}
+	return len(keys), nil
 }
 
 // Cookie returns the socket cookie of conn: the kernel's unique, never

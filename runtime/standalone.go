@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"syscall"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/sockc/sockc/lang/keys"
@@ -54,30 +52,12 @@ func (m *Map) Close() error {
 // attach type, with a BPF link where the kernel has them for sockmaps
 // (Linux 6.10) and BPF_PROG_ATTACH before. Closing the result detaches it.
 func (m *Map) Attach(prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
-	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.m.FD(), Program: prog, Attach: typ})
-	if err == nil {
-		return l, nil
+	att, err := attachProgram(m.m, prog, typ)
+	if err != nil {
+		return nil, fmt.Errorf("attach to map %s: %w", m.name, err)
 	}
-	if !linkUnsupported(err) {
-		return nil, fmt.Errorf("attach to map %s: %w", m.name, explainAttach(err))
-	}
-	if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ}); err != nil {
-		return nil, fmt.Errorf("attach to map %s: %w", m.name, explainAttach(err))
-	}
-	var once sync.Once
-	var derr error
-	return detacher(func() error {
-		once.Do(func() {
-			derr = link.RawDetachProgram(link.RawDetachProgramOptions{Target: m.m.FD(), Program: prog, Attach: typ})
-		})
-		return derr
-	}), nil
+	return att, nil
 }
-
-// detacher undoes a BPF_PROG_ATTACH once, however often it is closed.
-type detacher func() error
-
-func (d detacher) Close() error { return d() }
 
 // PutRaw stores the socket behind a syscall.RawConn (from a net.Conn,
 // an os.File, or a socket of another library) under the key built from

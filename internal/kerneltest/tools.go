@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/sockc/sockc/runtime"
 )
 
 // BPFFSRoot is where bpffs is expected to be mounted.
@@ -30,7 +30,7 @@ func Tool(t testing.TB, name string) string {
 func PinDir(t testing.TB) string {
 	t.Helper()
 	Require(t)
-	if err := ensureBPFFS(); err != nil {
+	if err := runtime.EnsureBPFFS(BPFFSRoot); err != nil {
 		Unavailable(t, err.Error())
 	}
 	dir, err := os.MkdirTemp(BPFFSRoot, "sockc-test-")
@@ -43,21 +43,6 @@ func PinDir(t testing.TB) string {
 		}
 	})
 	return dir
-}
-
-// ensureBPFFS mounts bpffs at BPFFSRoot unless it is mounted already.
-func ensureBPFFS() error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(BPFFSRoot, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
-		return nil
-	}
-	if err := os.MkdirAll(BPFFSRoot, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", BPFFSRoot, err)
-	}
-	if err := unix.Mount("bpf", BPFFSRoot, "bpf", 0, "mode=0700"); err != nil {
-		return fmt.Errorf("mount bpffs on %s: %w", BPFFSRoot, err)
-	}
-	return nil
 }
 
 // Run runs a command and fails the test with its output if it fails.
