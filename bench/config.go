@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Config is one way of carrying a workload's bytes: directly, through a
+// proxy, or under sockc's bypass.
+type Config struct {
+	Name string
+	// Role says what the configuration is compared with.
+	Role Role
+	// Needs is the program the configuration runs, if it is not ours; the
+	// harness installs it or skips the configuration.
+	Needs string
+	// start starts the configuration's long-lived peer, if any, and
+	// returns where clients connect and how to stop it.
+	start func(ctx context.Context, env *Env) (addr string, p *process, err error)
+	// wrap turns the load command into the command to run, for
+	// configurations that run the load inside something (the bypass).
+	wrap func(env *Env, argv []string) []string
+}
+
+// Role places a configuration in the comparison.
+type Role string
+
+// The roles of the configurations.
+const (
+	Baseline    Role = "baseline"     // plain loopback, no proxy
+	UserProxy   Role = "user proxy"   // a proxy in user space
+	SockcProxy  Role = "sockc proxy"  // sockc run proxy.sock --proxy
+	SockcBypass Role = "sockc bypass" // sockc run bypass.sock -- ...
+)
+
+// Env is what configurations need from the harness.
+type Env struct {
+	Sockc    string // the sockc binary
+	Self     string // the sockc-bench binary, for the load and the Go proxy
+	Examples string // the directory of proxy.sock and bypass.sock
+	Upstream string // the server's address, fixed for the whole run
+	TempDir  string
+}
+
+// Configs are every configuration, in the order of the tables.
+var Configs = []Config{
+	{
+		Name: "direct", Role: Baseline,
+		start: func(_ context.Context, env *Env) (string, *process, error) { return env.Upstream, nil, nil },
+	},
+	{Name: "go read/write", Role: UserProxy, start: goProxy(ReadWrite)},
+	{Name: "go io.Copy", Role: UserProxy, start: goProxy(Copy)},
+	{Name: "haproxy", Role: UserProxy, Needs: "haproxy", start: startHAProxy},
+	{Name: "socat", Role: UserProxy, Needs: "socat", start: startSocat},
+	{Name: "sockc proxy", Role: SockcProxy, start: startSockcProxy},
+	{
+		Name: "sockc bypass", Role: SockcBypass,
+		start: func(_ context.Context, env *Env) (string, *process, error) { return env.Upstream, nil, nil },
+		wrap: func(env *Env, argv []string) []string {
+			return append([]string{env.Sockc, "run", filepath.Join(env.Examples, "bypass.sock"), "--"}, argv...)
+		},
+	},
+}
+
+var listeningLine = regexp.MustCompile(`^listening on (\S+)$`)
+
+func goProxy(mode GoProxyMode) func(context.Context, *Env) (string, *process, error) {
+	return func(ctx context.Context, env *Env) (string, *process, error) {
+		var addr string
+		p, err := startProcess(ctx, "go proxy ("+string(mode)+")",
+			[]string{env.Self, "goproxy", "-mode", string(mode), "-listen", "127.0.0.1:0", "-upstream", env.Upstream},
+			func(line string) bool {
+				if m := listeningLine.FindStringSubmatch(line); m != nil {
+					addr = m[1]
+					return true
+				}
+				return false
+			})
+		return addr, p, err
+	}
+}
+
+func startHAProxy(ctx context.Context, env *Env) (string, *process, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	// TCP mode, no health checks, one thread per core (HAProxy's default):
+	// the configuration its documentation gives for a plain TCP relay.
+	cfg := fmt.Sprintf(`global
+	maxconn 20000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+listen bench
+	bind 127.0.0.1:%d
+	server upstream %s
+`, port, env.Upstream)
+	path := filepath.Join(env.TempDir, "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return "", nil, fmt.Errorf("haproxy: %w", err)
+	}
+	p, err := startProcess(ctx, "haproxy", []string{"haproxy", "-db", "-f", path}, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := waitListening(ctx, p, port); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), p, nil
+}
+
+func startSocat(ctx context.Context, env *Env) (string, *process, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := startProcess(ctx, "socat", []string{"socat",
+		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=1024", port),
+		"TCP:" + env.Upstream}, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := waitListening(ctx, p, port); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), p, nil
+}
+
+var sockcProxyLine = regexp.MustCompile(`^sockc: proxy (\S+) -> `)
+
+func startSockcProxy(ctx context.Context, env *Env) (string, *process, error) {
+	var addr string
+	p, err := startProcess(ctx, "sockc proxy",
+		[]string{env.Sockc, "run", filepath.Join(env.Examples, "proxy.sock"), "--proxy", "127.0.0.1:0=" + env.Upstream},
+		func(line string) bool {
+			if m := sockcProxyLine.FindStringSubmatch(line); m != nil {
+				addr = m[1]
+			}
+			return strings.TrimSpace(line) == "sockc: ready"
+		})
+	if err == nil && addr == "" {
+		p.stop()
+		err = fmt.Errorf("sockc proxy: no proxy address before ready:\n%s", p.tail)
+	}
+	return addr, p, err
+}

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+)
+
+// Goal is one target of issue 5's benchmark and where the run stands.
+type Goal struct {
+	Name     string
+	Target   string
+	Measured string
+	Met      bool
+}
+
+// Goals evaluates the benchmark's targets on the medians of the run. A
+// goal whose configurations or workloads did not run is left out.
+func (r *Report) Goals() []Goal {
+	var gs []Goal
+	if d := r.Data; d != nil {
+		gs = append(gs, d.goals()...)
+	}
+	if c := r.Compiler; c != nil {
+		worst, where := math.Inf(-1), ""
+		for _, p := range c.Counts {
+			if p.Clang == 0 {
+				continue
+			}
+			if x := float64(p.Sockc - p.Clang); x > worst {
+				worst, where = x, p.Source+" "+p.Program
+			}
+		}
+		if where != "" {
+			gs = append(gs, Goal{"compiler: instructions", "never more than clang -O2",
+				fmt.Sprintf("worst: %+.0f (%s)", worst, where), worst <= 0})
+		}
+	}
+	return gs
+}
+
+func (d *DataPlane) ran(config string) bool {
+	for _, c := range d.Configs {
+		if c.Name == config {
+			return true
+		}
+	}
+	return false
+}
+
+// best returns the configuration of role with the best median of f (the
+// highest if high is set, else the lowest).
+func (d *DataPlane) best(role Role, w Workload, f func(Result) float64, high bool) (string, float64) {
+	name, v := "", math.NaN()
+	for _, c := range d.Configs {
+		if c.Role != role {
+			continue
+		}
+		m := d.spread(c.Name, w, f).Median
+		if name == "" || (high && m > v) || (!high && m < v) {
+			name, v = c.Name, m
+		}
+	}
+	return name, v
+}
+
+const (
+	direct = "direct"
+	proxy  = "sockc proxy"
+	bypass = "sockc bypass"
+)
+
+func (d *DataPlane) goals() []Goal {
+	var gs []Goal
+	add := func(name, target string, got, limit float64, atLeast bool, detail string) {
+		if math.IsNaN(got) {
+			return
+		}
+		met := got <= limit
+		if atLeast {
+			met = got >= limit
+		}
+		gs = append(gs, Goal{name, target, fmt.Sprintf("%.2fx %s", got, detail), met})
+	}
+	med := func(config string, w Workload, f func(Result) float64) float64 {
+		if !d.ran(config) || !d.has(w) {
+			return math.NaN()
+		}
+		return d.spread(config, w, f).Median
+	}
+	p50 := func(r Result) float64 { return micros(r.P50) }
+	p99 := func(r Result) float64 { return micros(r.P99) }
+
+	for _, w := range d.workloads(Bulk) {
+		if w.Size != 64<<10 {
+			continue
+		}
+		add("proxy throughput, "+w.Name(), ">= 0.9x direct",
+			ratio(med(proxy, w, gbits), med(direct, w, gbits)), 0.9, true, "direct")
+		if name, v := d.best(UserProxy, w, gbits, true); name != "" {
+			add("proxy throughput, "+w.Name(), ">= 1.2x best user-space proxy",
+				ratio(med(proxy, w, gbits), v), 1.2, true, "("+name+")")
+		}
+		add("bypass throughput, "+w.Name(), ">= 3x plain loopback",
+			ratio(med(bypass, w, gbits), med(direct, w, gbits)), 3, true, "direct")
+		if name, v := d.best(UserProxy, w, Result.CPUPerGB, false); name != "" {
+			add("proxy CPU per GB, "+w.Name(), "<= 0.5x user-space proxy",
+				ratio(med(proxy, w, Result.CPUPerGB), v), 0.5, false, "(best: "+name+")")
+		}
+	}
+	for _, w := range d.workloads(PingPong) {
+		if w.Size != 64 {
+			continue
+		}
+		for _, q := range []struct {
+			name       string
+			f          func(Result) float64
+			proxyGoal  float64
+			bypassGoal float64
+		}{{"p50", p50, 0.5, 0.75}, {"p99", p99, 0.6, 0.8}} {
+			if name, v := d.best(UserProxy, w, q.f, false); name != "" {
+				add("proxy "+q.name+" latency, "+w.Name(), fmt.Sprintf("<= %.1fx best user-space proxy", q.proxyGoal),
+					ratio(med(proxy, w, q.f), v), q.proxyGoal, false, "("+name+")")
+			}
+			add("bypass "+q.name+" latency, "+w.Name(), fmt.Sprintf("<= %.2fx plain loopback", q.bypassGoal),
+				ratio(med(bypass, w, q.f), med(direct, w, q.f)), q.bypassGoal, false, "direct")
+		}
+	}
+	// Stalls: over every latency workload and round of each sockc
+	// configuration.
+	for _, config := range []string{proxy, bypass} {
+		if !d.ran(config) {
+			continue
+		}
+		stalls, ops := 0, 0
+		for _, m := range d.Measurements {
+			if m.Config == config && m.Workload.Kind != Bulk {
+				stalls += m.Result.Stalls
+				ops += m.Result.Ops
+			}
+		}
+		if ops > 0 {
+			rate := 100 * float64(stalls) / float64(ops)
+			gs = append(gs, Goal{config + " stall rate", "< 0.01% of requests slower than 10x the median",
+				fmt.Sprintf("%.4f%% (%d of %d)", rate, stalls, ops), rate < 0.01})
+		}
+	}
+	return gs
+}

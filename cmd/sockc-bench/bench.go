@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sockc/sockc/bench"
+)
+
+func runBench(args []string) error {
+	fs := flag.NewFlagSet("sockc-bench", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "fewer workloads, rounds and seconds: a check of a change, under 2 minutes")
+	rounds := fs.Int("rounds", 5, "rounds of every configuration and workload")
+	duration := fs.Duration("duration", 2*time.Second, "length of each measurement")
+	configs := fs.String("configs", "", "comma-separated configurations to run (default: all)")
+	sockc := fs.String("sockc", "bin/sockc", "the sockc binary")
+	examples := fs.String("examples", "examples", "the directory of proxy.sock and bypass.sock")
+	install := fs.Bool("install", true, "install missing peers (haproxy, socat) with apt-get")
+	cdir := fs.String("c", "testdata/clang", "the directory of the examples' C equivalents")
+	doc := fs.String("doc", "", "Markdown file whose results section to rewrite (e.g. docs/benchmarks.md)")
+	svg := fs.String("plot", "", "SVG file to write the plot to")
+	only := fs.String("only", "", "run only the data plane (data) or the compiler (compiler) part")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	sockcPath, err := filepath.Abs(*sockc)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(sockcPath); err != nil {
+		return fmt.Errorf("sockc binary: %w (run make build)", err)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("the data-plane benchmark loads BPF programs: run it as root")
+	}
+	o := bench.Options{
+		Env:       bench.Env{Sockc: sockcPath, Self: self, Examples: *examples},
+		Rounds:    *rounds,
+		Duration:  *duration,
+		Workloads: bench.FullWorkloads,
+		Install:   *install,
+		Log:       os.Stderr,
+	}
+	if *quick {
+		o.Workloads = bench.QuickWorkloads
+		if !flagSet(fs, "rounds") {
+			o.Rounds = 3
+		}
+		if !flagSet(fs, "duration") {
+			o.Duration = 500 * time.Millisecond
+		}
+	}
+	if *configs != "" {
+		o.Configs = strings.Split(*configs, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	report := &bench.Report{Date: time.Now(), Machine: bench.ThisMachine()}
+	if *only != "compiler" {
+		if report.Data, err = bench.RunDataPlane(ctx, o); err != nil {
+			return err
+		}
+	}
+	if *only != "data" {
+		runs := 20
+		if *quick {
+			runs = 5
+		}
+		report.Compiler, err = bench.RunCompiler(ctx, bench.CompilerOptions{
+			Sockc: sockcPath, Examples: *examples, CDir: *cdir, Runs: runs, Log: os.Stderr})
+		if err != nil {
+			return err
+		}
+	}
+	var tables bytes.Buffer
+	if err := report.WriteMarkdown(&tables); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Print(tables.String())
+	if *doc != "" {
+		if err := bench.UpdateDoc(*doc, tables.Bytes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *doc)
+	}
+	if *svg != "" && report.Data != nil {
+		var b bytes.Buffer
+		if err := report.Data.WriteSVG(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*svg, b.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *svg)
+	}
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
