@@ -136,6 +136,78 @@ func TestRunProxy(t *testing.T) {
 	base.AwaitGone(t)
 }
 
+// TestRunProxyStaysAsleep: once a pair is in the kernel, forwarding it
+// must not wake the sockc process. Go's network poller would, on every
+// acknowledgement (it watches its sockets for EPOLLOUT), so the proxy takes
+// paired sockets out of it; before that, this transfer cost about 3,300
+// context switches.
+func TestRunProxyStaysAsleep(t *testing.T) {
+	kerneltest.Require(t)
+	up := echoUpstream(t)
+	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+up)
+	addr := r.addr(t, `^sockc: proxy (\S+) -> `)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// One round trip first: the pair is made and in the maps.
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	before := contextSwitches(t, r.cmd.Process.Pid)
+	const size = 256 << 20
+	go func() {
+		chunk := make([]byte, 64<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	if n, err := io.CopyN(io.Discard, c, size); err != nil {
+		t.Fatalf("read %d of %d bytes back: %v", n, size, err)
+	}
+	switches := contextSwitches(t, r.cmd.Process.Pid) - before
+	t.Logf("sockc was switched in %d times while 512 MiB went through the proxy", switches)
+	if switches > 300 {
+		t.Errorf("sockc was woken %d times while the kernel forwarded 512 MiB: something in user space watches the paired sockets", switches)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("sockc exit: %v\n%s", err, r.stderr)
+	}
+}
+
+// contextSwitches sums the voluntary and involuntary context switches of
+// every thread of a process.
+func contextSwitches(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("threads of %d: %v", pid, err)
+	}
+	total := 0
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread exited
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			var n int
+			if _, err := fmt.Sscanf(line, "voluntary_ctxt_switches: %d", &n); err == nil {
+				total += n
+			} else if _, err := fmt.Sscanf(line, "nonvoluntary_ctxt_switches: %d", &n); err == nil {
+				total += n
+			}
+		}
+	}
+	return total
+}
+
 // TestRunProxyDeadUpstream: a failed upstream dial closes the client.
 func TestRunProxyDeadUpstream(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
