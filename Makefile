@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: all build test vet fmt-check golden clean demo
+.PHONY: all build test vet fmt-check golden clean demo bench bench-quick
 
 all: build
 
@@ -35,3 +35,17 @@ demo: build
 	@bin/demo
 	@echo "== the same program under: sockc run examples/bypass.sock -- bin/demo"
 	@bin/sockc run examples/bypass.sock -- bin/demo
+
+# The benchmark (docs/benchmarks.md): sockc's proxy and bypass against a
+# direct connection, Go, HAProxy and socat proxies, and the compiler against
+# clang -O2. Needs root; installs haproxy and socat with apt-get if missing.
+# `make bench` rewrites the results section of docs/benchmarks.md and the
+# plot (about 15 minutes); `make bench-quick` checks a change in under two
+# and writes bin/bench-quick.md and .svg instead.
+bench: build
+	$(GO) build -o bin/sockc-bench ./cmd/sockc-bench
+	bin/sockc-bench -sockc bin/sockc -doc docs/benchmarks.md -plot docs/benchmarks.svg
+
+bench-quick: build
+	$(GO) build -o bin/sockc-bench ./cmd/sockc-bench
+	bin/sockc-bench -quick -sockc bin/sockc -doc bin/bench-quick.md -plot bin/bench-quick.svg

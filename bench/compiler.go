@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,10 @@ type CompilerOptions struct {
 	Examples string // directory of the example .sock files
 	CDir     string // directory of their C equivalents (NAME.c for NAME.sock)
 	Runs     int    // whole-process runs per timing
-	Log      io.Writer
+	// BenchTime is how long each in-process timing runs (the testing
+	// package's -test.benchtime); 0 leaves its default of one second.
+	BenchTime time.Duration
+	Log       io.Writer
 }
 
 // ProgramCount compares one program as sockc and clang -O2 compile it.
@@ -65,6 +69,13 @@ func RunCompiler(ctx context.Context, o CompilerOptions) (*Compiler, error) {
 		o.Log = io.Discard
 	}
 	o.Runs = max(1, o.Runs)
+	if o.BenchTime > 0 {
+		// testing.Benchmark reads its duration from the testing flags.
+		testing.Init()
+		if err := flag.Set("test.benchtime", o.BenchTime.String()); err != nil {
+			return nil, fmt.Errorf("benchmark time: %w", err)
+		}
+	}
 	tmp, err := os.MkdirTemp("", "sockc-bench-compiler-")
 	if err != nil {
 		return nil, err

@@ -75,10 +75,14 @@ func (l Load) bulk(ctx context.Context, ln net.Listener, p *Pattern) (Result, er
 	}
 	results := make(chan served, flows)
 	go func() {
-		for range flows {
+		for i := range flows {
 			c, err := ln.Accept()
 			if err != nil {
-				results <- served{err: fmt.Errorf("accept: %w", err)}
+				// One result per flow that will never be served, so that
+				// the count below completes.
+				for range flows - i {
+					results <- served{err: fmt.Errorf("accept: %w", err)}
+				}
 				return
 			}
 			go func() {
@@ -280,9 +284,15 @@ func (l Load) pingPong(ctx context.Context, ln net.Listener, p *Pattern) (Result
 	}
 	// Warm up: the first exchanges pay for connection setup (and, for the
 	// sockc proxy, for the pairing) and are not measured.
+	// A failed exchange is often the client's view of the server's
+	// error (it hung up on a corrupted request): report both.
+	failed := func(err error) (Result, error) {
+		c.Close()
+		return Result{}, errors.Join(err, <-served)
+	}
 	for range 100 {
 		if err := exchange(); err != nil {
-			return Result{}, err
+			return failed(err)
 		}
 	}
 	lat := make([]time.Duration, 0, 1<<16)
@@ -295,7 +305,7 @@ func (l Load) pingPong(ctx context.Context, ln net.Listener, p *Pattern) (Result
 	var bytes uint64
 	for t := start; t.Before(deadline); {
 		if err := exchange(); err != nil {
-			return Result{}, err
+			return failed(err)
 		}
 		now := time.Now()
 		lat = append(lat, now.Sub(t))
@@ -351,6 +361,7 @@ func (l Load) connect(ctx context.Context, ln net.Listener, p *Pattern) (Result,
 			}
 			handlers.Go(func() {
 				defer c.Close()
+				defer closeOnDone(ctx, c)()
 				if err := echoConnect(c, p); err != nil {
 					mu.Lock()
 					serverErr = cmp.Or(serverErr, err)

@@ -49,9 +49,9 @@ type Stream struct {
 	off  uint64
 }
 
-// Stream returns the stream with the given id; different ids give streams
-// that differ from their first byte, so bytes crossing from one connection
-// into another are caught.
+// Stream returns the stream with the given id. Different ids start at
+// different places of the pattern, so bytes crossing from one connection
+// into another are caught within a few bytes.
 func (p *Pattern) Stream(id uint64) *Stream {
 	return &Stream{p: p, seed: id * 104729 % patternLen}
 }

@@ -75,12 +75,11 @@ func runBench(args []string) error {
 		}
 	}
 	if *only != "data" {
-		runs := 20
+		co := bench.CompilerOptions{Sockc: sockcPath, Examples: *examples, CDir: *cdir, Runs: 20, Log: os.Stderr}
 		if *quick {
-			runs = 5
+			co.Runs, co.BenchTime = 5, 200*time.Millisecond
 		}
-		report.Compiler, err = bench.RunCompiler(ctx, bench.CompilerOptions{
-			Sockc: sockcPath, Examples: *examples, CDir: *cdir, Runs: runs, Log: os.Stderr})
+		report.Compiler, err = bench.RunCompiler(ctx, co)
 		if err != nil {
 			return err
 		}
