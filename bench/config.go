@@ -56,7 +56,7 @@ var Configs = []Config{
 	{Name: "go io.Copy", Role: UserProxy, start: goProxy(Copy)},
 	{Name: "haproxy", Role: UserProxy, Needs: "haproxy", start: startHAProxy},
 	{Name: "socat", Role: UserProxy, Needs: "socat", start: startSocat},
-	{Name: "sockc proxy", Role: SockcProxy, start: startSockcProxy},
+	SockcProxyProgram("sockc proxy", ""),
 	{
 		Name: "sockc bypass", Role: SockcBypass,
 		start: func(_ context.Context, env *Env) (string, *process, error) { return env.Upstream, nil, nil },
@@ -135,19 +135,28 @@ func startSocat(ctx context.Context, env *Env) (string, *process, error) {
 
 var sockcProxyLine = regexp.MustCompile(`^sockc: proxy (\S+) -> `)
 
-func startSockcProxy(ctx context.Context, env *Env) (string, *process, error) {
-	var addr string
-	p, err := startProcess(ctx, "sockc proxy",
-		[]string{env.Sockc, "run", filepath.Join(env.Examples, "proxy.sock"), "--proxy", "127.0.0.1:0=" + env.Upstream},
-		func(line string) bool {
-			if m := sockcProxyLine.FindStringSubmatch(line); m != nil {
-				addr = m[1]
-			}
-			return strings.TrimSpace(line) == "sockc: ready"
-		})
-	if err == nil && addr == "" {
-		p.stop()
-		err = fmt.Errorf("sockc proxy: no proxy address before ready:\n%s", p.tail)
-	}
-	return addr, p, err
+// SockcProxyProgram is the sockc proxy configuration running program (a
+// .sock file or object; examples/proxy.sock if empty), for comparing
+// variants of the proxy program under the same load.
+func SockcProxyProgram(name, program string) Config {
+	return Config{Name: name, Role: SockcProxy, start: func(ctx context.Context, env *Env) (string, *process, error) {
+		file := program
+		if file == "" {
+			file = filepath.Join(env.Examples, "proxy.sock")
+		}
+		var addr string
+		p, err := startProcess(ctx, name,
+			[]string{env.Sockc, "run", file, "--proxy", "127.0.0.1:0=" + env.Upstream},
+			func(line string) bool {
+				if m := sockcProxyLine.FindStringSubmatch(line); m != nil {
+					addr = m[1]
+				}
+				return strings.TrimSpace(line) == "sockc: ready"
+			})
+		if err == nil && addr == "" {
+			p.stop()
+			err = fmt.Errorf("%s: no proxy address before ready:\n%s", name, p.tail)
+		}
+		return addr, p, err
+	}}
 }

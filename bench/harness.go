@@ -21,6 +21,7 @@ type Options struct {
 	Duration  time.Duration // of each measurement
 	Workloads []Workload
 	Configs   []string // names of the configurations to run; all if empty
+	Extra     []Config // more configurations, after the standard ones; always run
 	Install   bool     // install missing peers with apt-get
 	Log       io.Writer
 }
@@ -69,8 +70,9 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 
 	d := &DataPlane{Rounds: o.Rounds, Duration: o.Duration, Workloads: o.Workloads,
 		Skipped: map[string]string{}, Peers: FindPeers(o.Install, o.Log)}
-	for _, c := range Configs {
-		if len(o.Configs) > 0 && !slices.Contains(o.Configs, c.Name) {
+	for i, c := range append(slices.Clone(Configs), o.Extra...) {
+		extra := i >= len(Configs) // always runs
+		if !extra && len(o.Configs) > 0 && !slices.Contains(o.Configs, c.Name) {
 			continue
 		}
 		if c.Needs != "" && !d.Peers[c.Needs].Available() {

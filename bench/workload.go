@@ -67,6 +67,16 @@ var FullWorkloads = []Workload{
 	{Kind: Connect},
 }
 
+// WorkloadNamed finds a workload of FullWorkloads by its Name.
+func WorkloadNamed(name string) (Workload, bool) {
+	for _, w := range FullWorkloads {
+		if w.Name() == name {
+			return w, true
+		}
+	}
+	return Workload{}, false
+}
+
 // QuickWorkloads are the workloads of `make bench-quick`: one of each kind.
 var QuickWorkloads = []Workload{
 	{Kind: Bulk, Flows: 1, Size: 64 << 10},

@@ -21,6 +21,7 @@ func runBench(args []string) error {
 	quick := fs.Bool("quick", false, "fewer workloads, rounds and seconds: a check of a change, under 2 minutes")
 	rounds := fs.Int("rounds", 5, "rounds of every configuration and workload")
 	duration := fs.Duration("duration", 2*time.Second, "length of each measurement")
+	workloads := fs.String("workloads", "", "comma-separated workloads to run, by table name (e.g. \"bulk 1x64K,rr 64B\"; default: all)")
 	configs := fs.String("configs", "", "comma-separated configurations to run (default: all)")
 	sockc := fs.String("sockc", "bin/sockc", "the sockc binary")
 	examples := fs.String("examples", "examples", "the directory of proxy.sock and bypass.sock")
@@ -28,6 +29,14 @@ func runBench(args []string) error {
 	cdir := fs.String("c", "testdata/clang", "the directory of the examples' C equivalents")
 	doc := fs.String("doc", "", "Markdown file whose results section to rewrite (e.g. docs/benchmarks.md)")
 	svg := fs.String("plot", "", "SVG file to write the plot to")
+	var variants []string
+	fs.Func("proxy-program", "also run the sockc proxy with `NAME=FILE` (a .sock file or object); repeatable", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want NAME=FILE, e.g. parser=/tmp/parser.sock")
+		}
+		variants = append(variants, v)
+		return nil
+	})
 	only := fs.String("only", "", "run only the data plane (data) or the compiler (compiler) part")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -63,8 +72,22 @@ func runBench(args []string) error {
 			o.Duration = 500 * time.Millisecond
 		}
 	}
+	if *workloads != "" {
+		o.Workloads = nil
+		for _, name := range strings.Split(*workloads, ",") {
+			w, ok := bench.WorkloadNamed(strings.TrimSpace(name))
+			if !ok {
+				return fmt.Errorf("no workload %q", name)
+			}
+			o.Workloads = append(o.Workloads, w)
+		}
+	}
 	if *configs != "" {
 		o.Configs = strings.Split(*configs, ",")
+	}
+	for _, v := range variants {
+		name, file, _ := strings.Cut(v, "=")
+		o.Extra = append(o.Extra, bench.SockcProxyProgram(name, file))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
