@@ -92,7 +92,7 @@ func startHAProxy(ctx context.Context, env *Env) (string, *process, error) {
 	// TCP mode, no health checks, one thread per core (HAProxy's default):
 	// the configuration its documentation gives for a plain TCP relay.
 	cfg := fmt.Sprintf(`global
-	maxconn 20000
+	maxconn 4096
 defaults
 	mode tcp
 	timeout connect 5s

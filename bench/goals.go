@@ -126,23 +126,33 @@ func (d *DataPlane) goals() []Goal {
 		}
 	}
 	// Stalls: over every latency workload and round of each sockc
-	// configuration.
+	// configuration, with the direct connection's rate beside it: the
+	// machine's own floor.
+	floor := ""
+	if stalls, ops := d.stalls(direct); ops > 0 {
+		floor = fmt.Sprintf("; direct: %.4f%%", 100*float64(stalls)/float64(ops))
+	}
 	for _, config := range []string{proxy, bypass} {
-		if !d.ran(config) {
-			continue
-		}
-		stalls, ops := 0, 0
-		for _, m := range d.Measurements {
-			if m.Config == config && m.Workload.Kind != Bulk {
-				stalls += m.Result.Stalls
-				ops += m.Result.Ops
-			}
-		}
-		if ops > 0 {
+		if stalls, ops := d.stalls(config); ops > 0 {
 			rate := 100 * float64(stalls) / float64(ops)
 			gs = append(gs, Goal{config + " stall rate", "< 0.01% of requests slower than 10x the median",
-				fmt.Sprintf("%.4f%% (%d of %d)", rate, stalls, ops), rate < 0.01})
+				fmt.Sprintf("%.4f%% (%d of %d%s)", rate, stalls, ops, floor), rate < 0.01})
 		}
 	}
 	return gs
+}
+
+// stalls sums stalls and operations over the latency workloads and rounds
+// of a configuration.
+func (d *DataPlane) stalls(config string) (stalls, ops int) {
+	if !d.ran(config) {
+		return 0, 0
+	}
+	for _, m := range d.Measurements {
+		if m.Config == config && m.Workload.Kind != Bulk {
+			stalls += m.Result.Stalls
+			ops += m.Result.Ops
+		}
+	}
+	return stalls, ops
 }

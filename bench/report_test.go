@@ -201,8 +201,8 @@ func TestGoals(t *testing.T) {
 		{"bypass p50 latency, rr 64B", "<= 0.75x plain loopback", "0.75x direct", true},
 		{"proxy p99 latency, rr 64B", "<= 0.6x best user-space proxy", "0.70x (go read/write)", false},
 		{"bypass p99 latency, rr 64B", "<= 0.80x plain loopback", "1.00x direct", false},
-		{"sockc proxy stall rate", "< 0.01% of requests slower than 10x the median", "0.0010% (3 of 300000)", true},
-		{"sockc bypass stall rate", "< 0.01% of requests slower than 10x the median", "0.0200% (60 of 300000)", false},
+		{"sockc proxy stall rate", "< 0.01% of requests slower than 10x the median", "0.0010% (3 of 300000; direct: 0.1000%)", true},
+		{"sockc bypass stall rate", "< 0.01% of requests slower than 10x the median", "0.0200% (60 of 300000; direct: 0.1000%)", false},
 	}
 	if len(gs) != len(want) {
 		t.Errorf("%d goals, want %d: %+v", len(gs), len(want), gs)
@@ -260,11 +260,11 @@ func TestGoalStallRate(t *testing.T) {
 		measured string
 		met      bool
 	}{
-		{[3]int{0, 0, 0}, 1000, "0.0000% (0 of 3000)", true},
-		{[3]int{0, 1, 0}, 100000, "0.0003% (1 of 300000)", true},
-		{[3]int{10, 9, 10}, 100000, "0.0097% (29 of 300000)", true},
-		{[3]int{10, 10, 10}, 100000, "0.0100% (30 of 300000)", false}, // the goal is < 0.01%
-		{[3]int{1, 0, 0}, 1000, "0.0333% (1 of 3000)", false},
+		{[3]int{0, 0, 0}, 1000, "0.0000% (0 of 3000; direct: 0.1000%)", true},
+		{[3]int{0, 1, 0}, 100000, "0.0003% (1 of 300000; direct: 0.1000%)", true},
+		{[3]int{10, 9, 10}, 100000, "0.0097% (29 of 300000; direct: 0.1000%)", true},
+		{[3]int{10, 10, 10}, 100000, "0.0100% (30 of 300000; direct: 0.1000%)", false}, // the goal is < 0.01%
+		{[3]int{1, 0, 0}, 1000, "0.0333% (1 of 3000; direct: 0.1000%)", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.measured, func(t *testing.T) {
