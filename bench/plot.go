@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -44,10 +46,19 @@ func (d *DataPlane) WriteSVG(w io.Writer) error {
 				barSeries{wl.Name() + " p50", d.medians(wl, func(r Result) float64 { return micros(r.P50) })},
 				barSeries{wl.Name() + " p99", d.medians(wl, func(r Result) float64 { return micros(r.P99) })})
 		}
-		p, err := d.barPlot("Request/response latency (median of rounds)", "µs", series)
+		// Latencies span four orders of magnitude (socat's Nagle stalls
+		// against the bypass), so they are drawn on a log scale: bar
+		// heights are log10 of microseconds, from 1 µs.
+		for _, s := range series {
+			for i, v := range s.values {
+				s.values[i] = math.Log10(max(v, 1))
+			}
+		}
+		p, err := d.barPlot("Request/response latency (median of rounds, log scale)", "µs", series)
 		if err != nil {
 			return err
 		}
+		p.Y.Tick.Marker = log10Ticks{}
 		plots = append(plots, p)
 	}
 	if len(plots) == 0 {
@@ -101,10 +112,30 @@ func (d *DataPlane) barPlot(title, unit string, series []barSeries) (*plot.Plot,
 	for i, c := range d.Configs {
 		names[i] = c.Name
 	}
+	// Headroom above the tallest bar for the legend.
+	top := 0.0
+	for _, s := range series {
+		for _, v := range s.values {
+			top = max(top, v)
+		}
+	}
+	p.Y.Max = top * 1.35
 	p.NominalX(names...)
 	p.X.Tick.Label.Rotation = 0.5
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.Legend.Top = true
-	p.Legend.Left = false
+	p.Legend.Left = true
 	return p, nil
+}
+
+// log10Ticks labels an axis whose values are log10 of the quantity, with a
+// major tick at each power of ten.
+type log10Ticks struct{}
+
+func (log10Ticks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(lo); e <= hi; e++ {
+		ts = append(ts, plot.Tick{Value: e, Label: strconv.FormatFloat(math.Pow(10, e), 'f', -1, 64)})
+	}
+	return ts
 }
