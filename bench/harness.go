@@ -68,13 +68,21 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 	}
 	o.Upstream = fmt.Sprintf("127.0.0.1:%d", port)
 
-	d := &DataPlane{Rounds: o.Rounds, Duration: o.Duration, Workloads: o.Workloads,
-		Skipped: map[string]string{}, Peers: FindPeers(o.Install, o.Log)}
+	var selected []Config
 	for i, c := range append(slices.Clone(Configs), o.Extra...) {
 		extra := i >= len(Configs) // always runs
-		if !extra && len(o.Configs) > 0 && !slices.Contains(o.Configs, c.Name) {
-			continue
+		if extra || len(o.Configs) == 0 || slices.Contains(o.Configs, c.Name) {
+			selected = append(selected, c)
 		}
+	}
+	for _, name := range o.Configs {
+		if !slices.ContainsFunc(Configs, func(c Config) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("benchmark: no configuration %q", name)
+		}
+	}
+	d := &DataPlane{Rounds: o.Rounds, Duration: o.Duration, Workloads: o.Workloads,
+		Skipped: map[string]string{}, Peers: FindPeers(selected, o.Install, o.Log)}
+	for _, c := range selected {
 		if c.Needs != "" && !d.Peers[c.Needs].Available() {
 			d.Skipped[c.Name] = d.Peers[c.Needs].Status
 			fmt.Fprintf(o.Log, "%s: %s\n", c.Name, d.Peers[c.Needs].Status)

@@ -25,14 +25,14 @@ var peerPackages = map[string]string{"haproxy": "haproxy", "socat": "socat"}
 // versionArgs ask each peer for its version.
 var versionArgs = map[string][]string{"haproxy": {"-v"}, "socat": {"-V"}}
 
-// FindPeers looks up each program that configurations need. With install
+// FindPeers looks up each program that the configurations need. With install
 // set, a missing one is installed with apt-get (root only); otherwise, or
 // if that fails, it is reported missing and its configurations are
 // skipped.
-func FindPeers(install bool, log io.Writer) map[string]Peer {
+func FindPeers(configs []Config, install bool, log io.Writer) map[string]Peer {
 	peers := map[string]Peer{}
 	updated := false
-	for _, c := range Configs {
+	for _, c := range configs {
 		if c.Needs == "" || peers[c.Needs].Program != "" {
 			continue
 		}
