@@ -18,8 +18,9 @@ type Config struct {
 	// Needs is the program the configuration runs, if it is not ours; the
 	// harness installs it or skips the configuration.
 	Needs string
-	// start starts the configuration's long-lived peer, if any, and
-	// returns where clients connect and how to stop it.
+	// start starts the configuration's long-lived peer and returns where
+	// clients connect and how to stop it. Without one, clients connect to
+	// the server directly.
 	start func(ctx context.Context, env *Env) (addr string, p *process, err error)
 	// wrap turns the load command into the command to run, for
 	// configurations that run the load inside something (the bypass).
@@ -48,10 +49,7 @@ type Env struct {
 
 // Configs are every configuration, in the order of the tables.
 var Configs = []Config{
-	{
-		Name: "direct", Role: Baseline,
-		start: func(_ context.Context, env *Env) (string, *process, error) { return env.Upstream, nil, nil },
-	},
+	{Name: "direct", Role: Baseline},
 	{Name: "go read/write", Role: UserProxy, start: goProxy(ReadWrite)},
 	{Name: "go io.Copy", Role: UserProxy, start: goProxy(Copy)},
 	{Name: "haproxy", Role: UserProxy, Needs: "haproxy", start: startHAProxy},
@@ -59,7 +57,6 @@ var Configs = []Config{
 	SockcProxyProgram("sockc proxy", ""),
 	{
 		Name: "sockc bypass", Role: SockcBypass,
-		start: func(_ context.Context, env *Env) (string, *process, error) { return env.Upstream, nil, nil },
 		wrap: func(env *Env, argv []string) []string {
 			return append([]string{env.Sockc, "run", filepath.Join(env.Examples, "bypass.sock"), "--"}, argv...)
 		},
@@ -106,14 +103,7 @@ listen bench
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return "", nil, fmt.Errorf("haproxy: %w", err)
 	}
-	p, err := startProcess(ctx, "haproxy", []string{"haproxy", "-db", "-f", path}, nil)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := waitListening(ctx, p, port); err != nil {
-		return "", nil, err
-	}
-	return fmt.Sprintf("127.0.0.1:%d", port), p, nil
+	return startListener(ctx, "haproxy", port, []string{"haproxy", "-db", "-f", path})
 }
 
 func startSocat(ctx context.Context, env *Env) (string, *process, error) {
@@ -121,9 +111,15 @@ func startSocat(ctx context.Context, env *Env) (string, *process, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	p, err := startProcess(ctx, "socat", []string{"socat",
+	return startListener(ctx, "socat", port, []string{"socat",
 		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=1024", port),
-		"TCP:" + env.Upstream}, nil)
+		"TCP:" + env.Upstream})
+}
+
+// startListener starts a peer that announces nothing and waits until it
+// listens on 127.0.0.1:port.
+func startListener(ctx context.Context, name string, port int, argv []string) (string, *process, error) {
+	p, err := startProcess(ctx, name, argv, nil)
 	if err != nil {
 		return "", nil, err
 	}

@@ -104,6 +104,10 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 		}
 	}()
 	for i, c := range d.Configs {
+		if c.start == nil {
+			addrs[i] = o.Upstream
+			continue
+		}
 		addrs[i], procs[i], err = c.start(ctx, &o.Env)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", c.Name, err)

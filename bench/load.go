@@ -282,34 +282,47 @@ func (l Load) pingPong(ctx context.Context, ln net.Listener, p *Pattern) (Result
 		}
 		return nil
 	}
-	// Warm up: the first exchanges pay for connection setup (and, for the
-	// sockc proxy, for the pairing) and are not measured.
 	// A failed exchange is often the client's view of the server's
 	// error (it hung up on a corrupted request): report both.
 	failed := func(err error) (Result, error) {
 		c.Close()
 		return Result{}, errors.Join(err, <-served)
 	}
+	// Warm up: the first exchanges pay for connection setup (and, for the
+	// sockc proxy, for the pairing) and are not measured.
 	for range 100 {
 		if err := exchange(); err != nil {
 			return failed(err)
 		}
 	}
-	lat := make([]time.Duration, 0, 1<<16)
+	r, err := timeOps(l.Duration, 2*uint64(size), 1<<16, exchange)
+	if err != nil {
+		return failed(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if err := <-served; err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// timeOps calls op until d has passed and measures the window: each
+// call's latency (percentiles and stalls), the machine-wide CPU time, and
+// bytes as perOp for each call. capacity is a guess at the number of calls.
+func timeOps(d time.Duration, perOp uint64, capacity int, op func() error) (Result, error) {
+	lat := make([]time.Duration, 0, capacity)
 	before, err := ReadCPUTimes()
 	if err != nil {
 		return Result{}, err
 	}
 	start := time.Now()
-	deadline := start.Add(l.Duration)
-	var bytes uint64
+	deadline := start.Add(d)
 	for t := start; t.Before(deadline); {
-		if err := exchange(); err != nil {
-			return failed(err)
+		if err := op(); err != nil {
+			return Result{}, err
 		}
 		now := time.Now()
 		lat = append(lat, now.Sub(t))
-		bytes += 2 * uint64(size)
 		t = now
 	}
 	end := time.Now()
@@ -317,12 +330,9 @@ func (l Load) pingPong(ctx context.Context, ln net.Listener, p *Pattern) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	c.(*net.TCPConn).CloseWrite()
-	if err := <-served; err != nil {
-		return Result{}, err
-	}
 	r := latencyResult(lat)
-	r.Bytes, r.Seconds, r.CPU = bytes, end.Sub(start).Seconds(), after.Since(before)
+	r.Bytes = perOp * uint64(r.Ops)
+	r.Seconds, r.CPU = end.Sub(start).Seconds(), after.Since(before)
 	return r, nil
 }
 
@@ -378,36 +388,15 @@ func (l Load) connect(ctx context.Context, ln net.Listener, p *Pattern) (Result,
 		return serverErr
 	}
 
-	lat := make([]time.Duration, 0, 1<<14)
-	before, err := ReadCPUTimes()
-	if err != nil {
-		return Result{}, err
-	}
-	start := time.Now()
-	deadline := start.Add(l.Duration)
-	var bytes uint64
 	buf := make([]byte, connectMessage)
-	for id := uint64(1); ; id++ {
-		t := time.Now()
-		if !t.Before(deadline) {
-			break
-		}
-		if err := connectOnce(ctx, l.Connect, p, id, buf); err != nil {
-			return Result{}, errors.Join(err, finish())
-		}
-		lat = append(lat, time.Since(t))
-		bytes += 2 * connectMessage
-	}
-	end := time.Now()
-	after, err := ReadCPUTimes()
-	if err != nil {
+	id := uint64(0)
+	r, err := timeOps(l.Duration, 2*connectMessage, 1<<14, func() error {
+		id++
+		return connectOnce(ctx, l.Connect, p, id, buf)
+	})
+	if err := errors.Join(err, finish()); err != nil {
 		return Result{}, err
 	}
-	if err := finish(); err != nil {
-		return Result{}, err
-	}
-	r := latencyResult(lat)
-	r.Bytes, r.Seconds, r.CPU = bytes, end.Sub(start).Seconds(), after.Since(before)
 	return r, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -177,16 +176,6 @@ func waitListening(ctx context.Context, p *process, port int) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// portOf returns the port of a host:port address.
-func portOf(addr string) (int, error) {
-	i := strings.LastIndexByte(addr, ':')
-	port, err := strconv.Atoi(addr[i+1:])
-	if i < 0 || err != nil {
-		return 0, fmt.Errorf("no port in address %q", addr)
-	}
-	return port, nil
 }
 
 // freePort returns a loopback port that is free now, for peers that cannot

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -83,7 +84,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	m := r.Machine
 	fmt.Fprintf(&b, "Measured on %s: %s, %d cores, %s RAM; Linux %s; %s.\n",
-		r.Date.UTC().Format("2006-01-02"), cmpOr(m.CPU, "unknown CPU"), m.Cores, cmpOr(m.Memory, "unknown"), m.Kernel, m.Go)
+		r.Date.UTC().Format("2006-01-02"), cmp.Or(m.CPU, "unknown CPU"), m.Cores, cmp.Or(m.Memory, "unknown"), m.Kernel, m.Go)
 	if d := r.Data; d != nil {
 		d.writeMarkdown(&b)
 	}
@@ -104,19 +105,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
-func cmpOr(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
-}
-
 func (d *DataPlane) writeMarkdown(b *strings.Builder) {
 	fmt.Fprintf(b, "%d rounds of %v per measurement; in each round every workload ran under every configuration in turn. "+
 		"Figures are the median over the rounds, with the range in brackets. Every byte was verified by its receiver.\n\n", d.Rounds, d.Duration)
 	peers := make([]string, 0, len(d.Peers))
 	for _, p := range d.Peers {
-		peers = append(peers, fmt.Sprintf("%s: %s (%s)", p.Program, cmpOr(p.Version, "-"), p.Status))
+		peers = append(peers, fmt.Sprintf("%s: %s (%s)", p.Program, cmp.Or(p.Version, "-"), p.Status))
 	}
 	slices.Sort(peers)
 	if len(peers) > 0 {

@@ -45,6 +45,24 @@ func listen(t *testing.T) *net.TCPListener {
 	return ln.(*net.TCPListener)
 }
 
+// serveEach runs handle, in a goroutine of its own, for every connection
+// ln accepts, until ln is closed. Each connection is closed when handle
+// returns.
+func serveEach(ln net.Listener, handle func(net.Conn)) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+}
+
 // connPair returns both ends of a loopback TCP connection.
 func connPair(t *testing.T, ln *net.TCPListener) (client, server *net.TCPConn) {
 	t.Helper()

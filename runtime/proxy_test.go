@@ -134,22 +134,13 @@ func TestProxyUpstreamDown(t *testing.T) {
 // it comes: the pair is complete before either socket's program runs.
 func TestProxyUpstreamSpeaksFirst(t *testing.T) {
 	up := listen(t)
-	go func() {
-		for {
-			c, err := up.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("220 ready\r\n"))
-				buf := make([]byte, 4)
-				if _, err := io.ReadFull(c, buf); err == nil {
-					c.Write(buf)
-				}
-			}()
+	serveEach(up, func(c net.Conn) {
+		c.Write([]byte("220 ready\r\n"))
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err == nil {
+			c.Write(buf)
 		}
-	}()
+	})
 	_, _, addr := startProxy(t, up.Addr().String())
 	for i := 0; i < 100; i++ {
 		c, err := net.Dial("tcp", addr)
@@ -175,19 +166,10 @@ func TestProxyUpstreamSpeaksFirst(t *testing.T) {
 func TestProxyOneByteTail(t *testing.T) {
 	up := listen(t)
 	got := make(chan int, 200)
-	go func() {
-		for {
-			c, err := up.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c)
-				got <- len(b)
-			}()
-		}
-	}()
+	serveEach(up, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		got <- len(b)
+	})
 	_, _, addr := startProxy(t, up.Addr().String())
 	for i := 0; i < 100; i++ {
 		c, err := net.Dial("tcp", addr)
