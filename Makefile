@@ -40,7 +40,7 @@ demo: build
 # direct connection, Go, HAProxy and socat proxies, and the compiler against
 # clang -O2. Needs root; installs haproxy and socat with apt-get if missing.
 # `make bench` rewrites the results section of docs/benchmarks.md and the
-# plot (about 15 minutes); `make bench-quick` checks a change in under two
+# plot (about 10 minutes); `make bench-quick` checks a change in under two
 # and writes bin/bench-quick.md and .svg instead.
 bench: build
 	$(GO) build -o bin/sockc-bench ./cmd/sockc-bench
