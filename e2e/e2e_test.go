@@ -28,6 +28,7 @@ import (
 var sockcBin string
 
 func TestMain(m *testing.M) {
+	runCapDropLauncher()
 	if os.Getenv(probe.Env) != "" {
 		// Run by a test inside `sockc run ... --`: act as the probe.
 		if err := probe.Run(os.Stdout, 64<<20); err != nil {

@@ -27,7 +27,7 @@ func checkHost() error {
 func explainLoad(err error) error {
 	switch {
 	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) && !isVerifierError(err):
-		return fmt.Errorf("loading BPF maps and programs needs root, or CAP_BPF with CAP_NET_ADMIN: %w", err)
+		return explainPrivileges("loading BPF maps and programs", err)
 	case errors.Is(err, ebpf.ErrNotSupported):
 		return fmt.Errorf("this kernel lacks a feature the programs need (sockmap and sockhash need CONFIG_BPF_SYSCALL and CONFIG_NET_SOCK_MSG; parsers need CONFIG_BPF_STREAM_PARSER): %w", err)
 	}
@@ -42,13 +42,71 @@ func isVerifierError(err error) bool {
 func explainAttach(err error) error {
 	switch {
 	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
-		return fmt.Errorf("attaching needs root, or CAP_BPF with CAP_NET_ADMIN: %w", err)
+		return explainPrivileges("attaching", err)
 	case errors.Is(err, unix.EBUSY):
 		return fmt.Errorf("another program of that kind is attached already (a map takes one program per attach type, and not both stream verdict and skb verdict): %w", err)
 	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, ebpf.ErrNotSupported):
 		return fmt.Errorf("this kernel cannot attach it (stream parsers need CONFIG_BPF_STREAM_PARSER): %w", err)
 	}
 	return err
+}
+
+// explainPrivileges words a refusal (EPERM, EACCES) of what: which
+// capabilities it takes and which of them this process lacks, so that a
+// root shell whose capabilities were dropped (a container, systemd's
+// CapabilityBoundingSet) is told more than "needs root".
+func explainPrivileges(what string, err error) error {
+	lacks := lackingBPFCaps()
+	if len(lacks) == 0 {
+		return fmt.Errorf("%s was refused although this process has CAP_BPF and CAP_NET_ADMIN (kernel lockdown, a security module or seccomp may forbid BPF; before Linux 5.11, the memlock limit): %w", what, err)
+	}
+	return &privilegeError{
+		msg: fmt.Sprintf("%s needs root, or CAP_BPF with CAP_NET_ADMIN, and this process lacks %s", what, strings.Join(lacks, " and ")),
+		err: err,
+	}
+}
+
+// memlockHint is what cilium/ebpf appends to every EPERM from map or
+// program creation. It misleads once a missing capability is the known
+// cause (and sockc lifts the limit itself), so privilegeError leaves it out.
+const memlockHint = " (MEMLOCK may be too low, consider rlimit.RemoveMemlock)"
+
+// privilegeError is a refusal for want of capabilities: msg says what is
+// missing, err is the kernel's answer, kept for errors.Is.
+type privilegeError struct {
+	msg string
+	err error
+}
+
+func (e *privilegeError) Error() string {
+	return e.msg + ": " + strings.Replace(e.err.Error(), memlockHint, "", 1)
+}
+
+func (e *privilegeError) Unwrap() error { return e.err }
+
+// lackingBPFCaps names the capabilities missing from this thread's
+// effective set for loading and attaching sockc's programs: CAP_BPF for
+// any BPF object, CAP_NET_ADMIN for sockmaps, sk_msg, sk_skb and sockops.
+// CAP_SYS_ADMIN stands in for either, as in the kernel. Nil when nothing
+// is missing or the set cannot be read.
+func lackingBPFCaps() []string {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return nil
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	if has(unix.CAP_SYS_ADMIN) {
+		return nil
+	}
+	var lacks []string
+	if !has(unix.CAP_BPF) {
+		lacks = append(lacks, "CAP_BPF")
+	}
+	if !has(unix.CAP_NET_ADMIN) {
+		lacks = append(lacks, "CAP_NET_ADMIN")
+	}
+	return lacks
 }
 
 // EnsureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf
