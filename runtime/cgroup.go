@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,34 +49,69 @@ func Cgroup2Mount() (string, error) {
 	return "", errors.New("no cgroup2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)")
 }
 
+// CommandCgroupPrefix begins the names of the cgroups StartCommand makes;
+// RemoveStaleCgroups(CommandCgroupPrefix) finds those of killed runs.
+const CommandCgroupPrefix = "sockc-"
+
 // NewChildCgroup creates a fresh cgroup2 directory for sockc under the
-// cgroup2 mount. remove kills the processes still in it (cgroup.kill,
-// Linux 5.14), waits for them to be gone and deletes it.
+// cgroup2 mount, named PREFIX + PID + "-" + random digits (the PID is this
+// process's), and holds an exclusive flock(2) on it until remove: together
+// they tell RemoveStaleCgroups that its owner lives. remove kills the
+// processes still in it (cgroup.kill, Linux 5.14), waits for them to be
+// gone, deletes it and drops the lock.
 func NewChildCgroup(prefix string) (path string, remove func() error, err error) {
 	root, err := Cgroup2Mount()
 	if err != nil {
 		return "", nil, err
 	}
-	path, err = os.MkdirTemp(root, prefix)
+	path, err = os.MkdirTemp(root, fmt.Sprintf("%s%d-", prefix, os.Getpid()))
 	if err != nil {
 		return "", nil, fmt.Errorf("create cgroup under %s: %w", root, err)
 	}
+	lock, err := tryLockDir(path)
+	if err != nil {
+		unix.Rmdir(path)
+		return "", nil, fmt.Errorf("lock cgroup %s: %w", path, err)
+	}
+	var once sync.Once
+	var rerr error
 	remove = func() error {
-		// Kill stragglers so the cgroup can go.
-		_ = killCgroup(path)
-		var err error
-		for i := 0; i < 100; i++ {
-			if err = unix.Rmdir(path); err == nil || errors.Is(err, unix.ENOENT) {
-				return nil
-			}
-			if !errors.Is(err, unix.EBUSY) {
-				break
-			}
-			waitCgroupEmpty(path)
-		}
-		return fmt.Errorf("remove cgroup %s: %w", path, err)
+		once.Do(func() {
+			rerr = RemoveCgroup(path)
+			lock.Close()
+		})
+		return rerr
 	}
 	return path, remove, nil
+}
+
+// RemoveCgroup kills what runs in a cgroup2 directory (cgroup.kill, Linux
+// 5.14), waits until it is empty and deletes it, its child cgroups first.
+// A cgroup that is not there is not an error.
+func RemoveCgroup(path string) error {
+	// Kill stragglers so the cgroup can go (cgroup.kill covers the
+	// descendants too).
+	_ = killCgroup(path)
+	if entries, err := os.ReadDir(path); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				if err := RemoveCgroup(filepath.Join(path, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	var err error
+	for i := 0; i < 100; i++ {
+		if err = unix.Rmdir(path); err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		waitCgroupEmpty(path)
+	}
+	return fmt.Errorf("remove cgroup %s: %w", path, err)
 }
 
 // killCgroup kills every process in a cgroup at once (cgroup.kill, Linux

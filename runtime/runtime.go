@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 
@@ -33,7 +32,17 @@ type Options struct {
 	// (as PinDir/MAP) so that bpftool and other tools can inspect them.
 	// bpffs is mounted at /sys/fs/bpf if needed. Close removes the pins,
 	// and the directory if Load created it.
+	//
+	// The Runtime holds an exclusive flock(2) on the directory until
+	// Close, and Load fails with a *PinDirInUseError while another holds
+	// it. With the lock free, pins named after this program's maps that
+	// are maps of the same shape are stale (a run was killed before its
+	// teardown): Load takes their sockets out and removes them. Anything
+	// else with one of those names stops the load; other entries are left
+	// alone, so the directory may be shared.
 	PinDir string
+	// Logf, if set, receives one line for each stale pin Load removes.
+	Logf func(format string, args ...any)
 	// Attach names the map of programs that follow neither sockc's naming
 	// (HOOK_MAP) nor have a single candidate map: program -> map.
 	Attach map[string]string
@@ -140,7 +149,7 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	// alive after the last file descriptor closes. Take them out first.
 	rt.push(rt.emptyMaps)
 	if opts.PinDir != "" {
-		if err := rt.pin(opts.PinDir); err != nil {
+		if err := rt.pin(opts.PinDir, opts.Logf); err != nil {
 			return nil, err
 		}
 	}
@@ -339,67 +348,4 @@ func (rt *Runtime) HasSockops() bool {
 		}
 	}
 	return false
-}
-
-func (rt *Runtime) pin(dir string) error {
-	if err := EnsureBPFFS(dir); err != nil {
-		return err
-	}
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		// Remember every level MkdirAll creates, to remove them all.
-		var created []string
-		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-				break
-			}
-			created = append(created, d)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create pin directory: %w", err)
-		}
-		if err := rt.push(func() error {
-			for _, d := range created {
-				if err := removeIfEmpty(d); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	names := make([]string, 0, len(rt.coll.Maps))
-	for n := range rt.coll.Maps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		m := rt.coll.Maps[n]
-		path := filepath.Join(dir, n)
-		if err := m.Pin(path); err != nil {
-			return fmt.Errorf("pin map %s at %s: %w", n, path, err)
-		}
-		if err := rt.push(func() error {
-			if err := m.Unpin(); err != nil {
-				return fmt.Errorf("unpin %s: %w", path, err)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func removeIfEmpty(dir string) error {
-	err := os.Remove(dir)
-	if err == nil || errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	entries, rerr := os.ReadDir(dir)
-	if rerr == nil && len(entries) > 0 {
-		// Someone else's pins live there too: leave the directory.
-		return nil
-	}
-	return fmt.Errorf("remove pin directory %s: %w", dir, err)
 }

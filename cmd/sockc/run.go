@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -53,7 +54,14 @@ Sockets reach the maps in three ways:
   --proxy L=U       accept on L, dial U, pair both sockets in the peer map:
                     an in-kernel TCP proxy (sockc never touches the bytes)
   --accept ADDR     accept on ADDR and pair each connection with itself:
-                    with examples/echo.sock, an in-kernel echo server`,
+                    with examples/echo.sock, an in-kernel echo server
+
+Killed with SIGKILL, sockc cannot tear down. The kernel removes its
+programs, links and maps once the sockets in them are closed (COMMAND
+gets SIGKILL too). Pins stay: the next run with the same --pin DIR
+replaces them. The command's cgroup stays, with whatever COMMAND started:
+the next sockc run kills that and removes the cgroup. Both say so on
+stderr.`,
 		Example: `  sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1
   sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
   sockc run examples/echo.sock --accept 127.0.0.1:7777`,
@@ -81,7 +89,7 @@ Sockets reach the maps in three ways:
 	fl.StringArrayVar(&f.proxies, "proxy", nil, "proxy `LISTEN=UPSTREAM` in the kernel (repeatable)")
 	fl.StringArrayVar(&f.accepts, "accept", nil, "accept on `ADDR` and pair each connection with itself (repeatable)")
 	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the only sockhash keyed by u64)")
-	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`")
+	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`, locked while sockc runs (stale pins of a killed run are replaced)")
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
 	return cmd
@@ -130,7 +138,8 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 		}
 	}()
 
-	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin})
+	notef := func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
+	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin, Logf: notef})
 	var diags diag.List
 	if errors.As(err, &diags) {
 		diags.Format(stderr)
@@ -147,6 +156,7 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			}
 		}
 	}()
+	removeStaleCgroups(notef)
 	for _, a := range rt.Attachments() {
 		if a.Map != "" {
 			logf("attached %s to map %s (%s)", a.Program, a.Map, a.Type)
@@ -271,18 +281,32 @@ func runCommand(ctx context.Context, stderr io.Writer, rt *runtime.Runtime, comm
 	}
 	cmd := exec.Command(path, command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The command lives no longer than sockc. Killed with SIGKILL, sockc
+	// runs no teardown, so the kernel sends the command SIGKILL. (What the
+	// command started itself survives that; the next sockc run finds it
+	// in the stale cgroup and kills it.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// With sockops handlers the command runs in a cgroup of its own;
 	// without, it simply runs while the programs are attached (say, a
 	// client of --proxy).
 	wait, kill := cmd.Wait, func() error { return cmd.Process.Kill() }
-	if rt.HasSockops() {
-		c, err := rt.StartCommand(cmd)
-		if err != nil {
-			return &exitError{code: exitInput, msg: err.Error()}
+	release, err := onOwnThread(func() error {
+		if rt.HasSockops() {
+			c, err := rt.StartCommand(cmd)
+			if err != nil {
+				return &exitError{code: exitInput, msg: err.Error()}
+			}
+			wait, kill = c.Wait, c.Kill
+		} else if err := cmd.Start(); err != nil {
+			return &exitError{code: exitInput, msg: fmt.Sprintf("run: %v", err)}
 		}
-		wait, kill = c.Wait, c.Kill
-	} else if err := cmd.Start(); err != nil {
-		return &exitError{code: exitInput, msg: fmt.Sprintf("run: %v", err)}
+		return nil
+	})
+	// Deferred calls run last first: the thread is released only after
+	// the command has been waited for.
+	defer release()
+	if err != nil {
+		return err
 	}
 	fmt.Fprintln(stderr, "sockc: ready")
 	done := make(chan error, 1)
@@ -315,6 +339,40 @@ func runCommand(ctx context.Context, stderr io.Writer, rt *runtime.Runtime, comm
 		return &exitError{code: exitInput, msg: werr.Error()}
 	}
 	return nil
+}
+
+// onOwnThread runs start on an OS thread reserved for it until release is
+// called. Pdeathsig fires when the thread that forked the child ends, not
+// the process, and Go ends a thread when a goroutine locked to it returns:
+// a thread that any goroutine could lock and leave would kill the command
+// at random. This one stays locked, and so alive, until release.
+func onOwnThread(start func() error) (release func(), err error) {
+	errc := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		errc <- start()
+		<-done
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }, <-errc
+}
+
+// removeStaleCgroups removes the cgroups that killed sockc runs left, and
+// kills what still ran in them, one line each.
+func removeStaleCgroups(notef func(string, ...any)) {
+	stale, err := runtime.RemoveStaleCgroups(runtime.CommandCgroupPrefix)
+	for _, c := range stale {
+		what := "it was empty"
+		if len(c.Killed) > 0 {
+			what = fmt.Sprintf("killed what still ran in it: %s", strings.Join(c.Killed, ", "))
+		}
+		notef("removed stale cgroup %s of sockc pid %d, which was killed; %s", c.Path, c.Owner, what)
+	}
+	if err != nil {
+		notef("stale cgroups: %v", err)
+	}
 }
 
 func printStats(ctx context.Context, w io.Writer, rt *runtime.Runtime, proxies []*runtime.Proxy, every time.Duration) {
