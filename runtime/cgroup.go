@@ -65,6 +65,9 @@ func NewChildCgroup(prefix string) (path string, remove func() error, err error)
 		return "", nil, err
 	}
 	path, err = os.MkdirTemp(root, fmt.Sprintf("%s%d-", prefix, os.Getpid()))
+	if errors.Is(err, os.ErrPermission) {
+		return "", nil, fmt.Errorf("a cgroup of its own for the command needs write access to %s (root), or attach to a cgroup you may write with --cgroup: %w", root, err)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("create cgroup under %s: %w", root, err)
 	}

@@ -35,7 +35,7 @@ func (rt *Runtime) StartCommand(cmd *exec.Cmd) (c *Command, err error) {
 	if prog == nil {
 		return nil, fmt.Errorf("no sockops program: run the command directly")
 	}
-	path, remove, err := NewChildCgroup("sockc-")
+	path, remove, err := NewChildCgroup(CommandCgroupPrefix)
 	if err != nil {
 		return nil, err
 	}

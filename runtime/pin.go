@@ -147,8 +147,14 @@ func stillNamed(f *os.File, path string) (bool, error) {
 func mkdirAllRecorded(dir string) ([]string, error) {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+		_, err := os.Stat(d)
+		if err == nil || d == filepath.Dir(d) {
 			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			// EACCES on a parent is not "missing": say so, rather
+			// than have MkdirAll report a level that exists.
+			return nil, pinAccessError(dir, err)
 		}
 		missing = append(missing, d)
 	}
@@ -156,9 +162,17 @@ func mkdirAllRecorded(dir string) ([]string, error) {
 		return nil, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create pin directory: %w", err)
+		return nil, pinAccessError(dir, err)
 	}
 	return missing, nil
+}
+
+// pinAccessError words a failure to reach or create the pin directory.
+func pinAccessError(dir string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("pinning in %s needs write access on the bpffs (root): %w", dir, err)
+	}
+	return fmt.Errorf("create pin directory %s: %w", dir, err)
 }
 
 // removeStalePin removes the pin at path if it is a stale pin of the map
