@@ -4,6 +4,8 @@
 package sockc
 
 import (
+	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
 
@@ -58,6 +60,9 @@ func Check(filename string, src []byte) diag.List {
 // Build compiles a file and returns the spec with the checked program and
 // warnings. The error, if any, is a diag.List.
 func Build(filename string, src []byte) (out *Output, err error) {
+	if err := checkSource(filename, src); err != nil {
+		return nil, err
+	}
 	f := token.NewFile(filename, src)
 	errs := diag.NewCollector(f)
 	defer func() {
@@ -95,4 +100,35 @@ func Build(filename string, src []byte) (out *Output, err error) {
 		return nil, errs.List()
 	}
 	return &Output{Spec: spec, Program: prog, Warnings: errs.List()}, nil
+}
+
+// MaxSourceSize is the largest source file sockc reads, in bytes. sockc
+// programs are small: the largest that fits the limits of one program
+// (8192 instructions) is about 100 KB of source. The bound keeps the time
+// and memory of checking a hostile or mistaken input (a log file, a core
+// dump, a generated file gone wrong) to seconds and hundreds of
+// megabytes: the parser's worst case, one item of half a megabyte with a
+// syntax error, takes about 10 seconds.
+const MaxSourceSize = 512 << 10
+
+// checkSource rejects, with one diagnostic each, inputs that are not
+// sockc source at all and would otherwise bury the user under scanner
+// errors or take long to scan: a file too large, or an object file given
+// where its source was meant. The diagnostic has no position: it is about
+// the whole file.
+func checkSource(filename string, src []byte) error {
+	var msg, hint string
+	switch {
+	case len(src) > MaxSourceSize:
+		// No size: a reader may stop at MaxSourceSize+1 bytes (see the
+		// command line), and the message is the same for both.
+		msg = fmt.Sprintf("file too large: sockc reads at most %d bytes (%d KiB)", MaxSourceSize, MaxSourceSize>>10)
+		hint = "a sockc program is a few kilobytes; is this the right file?"
+	case bytes.HasPrefix(src, []byte(elf.ELFMAG)):
+		msg = "this is an ELF object file, not sockc source"
+		hint = "list the maps and programs of an object with: sockc objdump " + filename
+	default:
+		return nil
+	}
+	return diag.List{{Severity: diag.Error, Message: msg, Hint: hint, Pos: token.Position{Filename: filename}}}
 }

@@ -5,7 +5,6 @@ package check
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/sockc/sockc/lang/ast"
@@ -28,9 +27,10 @@ func Check(f *ast.File, errs *diag.Collector) *Program {
 			StmtMaps:  map[ast.Stmt]*Map{},
 			CounterOf: map[*ast.CountStmt]*Counter{},
 		}},
-		maps:     map[string]*Map{},
-		keyUses:  map[*Map][]keyUse{},
-		counters: map[string]*Counter{},
+		maps:        map[string]*Map{},
+		keyUses:     map[*Map][]keyUse{},
+		counters:    map[string]*Counter{},
+		suggestLeft: suggestBudget,
 	}
 	c.declareMaps(f)
 	for _, h := range c.resolveHandlers(f) {
@@ -51,6 +51,14 @@ type checker struct {
 	// map's key type is settled.
 	footguns        []*ast.UpdateStmt
 	tooManyCounters bool
+	// mapList caches the map names for suggestions.
+	mapList []string
+	// suggestLeft is what remains of the file's budget of "did you mean"
+	// comparisons (see suggest).
+	suggestLeft int
+	// deepReported is set once the expression being checked has been
+	// reported as nested too deeply, so that it is reported once.
+	deepReported bool
 }
 
 // keyUse is one place a map's key is built.
@@ -171,7 +179,7 @@ func (c *checker) maxEntries(lit *ast.IntLit) uint32 {
 		return DefaultMax
 	}
 	if lit.Value < 1 || lit.Value > MaxEntries {
-		c.errorf(lit, "max %s out of range: a map holds 1 to %d sockets", lit.Raw, MaxEntries)
+		c.errorf(lit, "max %s out of range: a map holds 1 to %d sockets", shortLit(lit.Raw), MaxEntries)
 		return DefaultMax
 	}
 	return uint32(lit.Value)
@@ -181,12 +189,8 @@ func (c *checker) lookupMap(id *ast.Ident) *Map {
 	if m, ok := c.maps[id.Name]; ok {
 		return m
 	}
-	var names []string
-	for n := range c.maps {
-		names = append(names, n)
-	}
 	hint := ""
-	if s := suggest(id.Name, names); s != "" {
+	if s := c.suggest(id.Name, c.mapNames()); s != "" {
 		hint = "did you mean " + s + "?"
 	} else {
 		hint = "declare it: sockhash " + id.Name + ": key ..., or inline: to sockhash " + id.Name
@@ -217,8 +221,14 @@ func (c *checker) resolveHandlers(f *ast.File) []*Handler {
 		}
 		k := hook.Parse(words)
 		if k == hook.Invalid {
-			c.errs.Add(diag.Error, hd.HookSpan.Pos(), hd.HookSpan.End(), hookHint(words),
+			hint, guess := c.hookHint(hd, words)
+			c.errs.Add(diag.Error, hd.HookSpan.Pos(), hd.HookSpan.End(), hint,
 				"unknown hook %q", strings.Join(words, " "))
+			if guess != nil {
+				// The mistake is plain enough to check the body as
+				// meant, so that its own errors are reported too.
+				bodies = append(bodies, guess)
+			}
 			continue
 		}
 		h := &Handler{Decl: hd, Hook: k}
@@ -259,15 +269,36 @@ func (c *checker) resolveHandlers(f *ast.File) []*Handler {
 	return bodies
 }
 
-func hookHint(words []string) string {
+// hookHint suggests a hook for unknown hook words. When the mistake is
+// plain, it also returns the handler as meant, whose body can then be
+// checked: a hook needing a map followed by one more word is a missing
+// `to` (`on msg m:` for `on msg to m:`), and a hook in capitals or with
+// underscores is that hook (`on Stream_Verdict to m:`).
+func (c *checker) hookHint(hd *ast.Handler, words []string) (string, *Handler) {
+	if n := len(words); n > 1 && hd.Map == nil {
+		if k := hook.Parse(words[:n-1]); k != hook.Invalid && k.NeedsMap() {
+			// A map that does not exist is not reported: the hook is.
+			return "did you mean on " + k.String() + " to " + words[n-1] + "?",
+				&Handler{Decl: hd, Hook: k, Map: c.maps[words[n-1]]}
+		}
+	}
+	if k := hook.Parse(strings.Fields(strings.ToLower(strings.ReplaceAll(strings.Join(words, " "), "_", " ")))); k != hook.Invalid {
+		h := &Handler{Decl: hd, Hook: k}
+		if k.NeedsMap() != (hd.Map != nil) {
+			h = nil // and more is wrong than the spelling
+		} else if hd.Map != nil {
+			h.Map = c.maps[hd.Map.Name.Name]
+		}
+		return "did you mean on " + k.String() + "?", h
+	}
 	var all []string
 	for _, k := range hook.Kinds {
 		all = append(all, k.String())
 	}
-	if s := suggest(strings.Join(words, " "), all); s != "" {
-		return "did you mean on " + s + "?"
+	if s := c.suggest(strings.Join(words, " "), all); s != "" {
+		return "did you mean on " + s + "?", nil
 	}
-	return "hooks are: " + strings.Join(all, ", ")
+	return "hooks are: " + strings.Join(all, ", "), nil
 }
 
 // hookPairs checks combinations the kernel refuses or ignores.
@@ -303,37 +334,4 @@ func (c *checker) hookPairs() {
 			}
 		}
 	}
-}
-
-// suggest returns the candidate closest to s, if it is close enough.
-func suggest(s string, candidates []string) string {
-	candidates = append([]string(nil), candidates...)
-	sort.Strings(candidates)
-	best, bestD := "", maxSuggestion+1
-	for _, cand := range candidates {
-		if d := editDistance(s, cand); d < bestD {
-			best, bestD = cand, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -35,6 +35,7 @@ func (c *checker) value(h *Handler, e ast.Expr) Type {
 
 // top checks a whole expression and its register need.
 func (c *checker) top(h *Handler, e ast.Expr) Type {
+	c.deepReported = false
 	t := c.expr(h, e, 0)
 	if t != Invalid {
 		if n := c.prog.Need(e); n > MaxRegs {
@@ -53,7 +54,12 @@ func (c *checker) set(e ast.Expr, t Type) Type {
 
 func (c *checker) expr(h *Handler, e ast.Expr, depth int) Type {
 	if depth > MaxExprDepth {
-		c.errorf(e, "expression nested too deeply (more than %d levels)", MaxExprDepth)
+		// Both operands of an operator at the limit are too deep: say it
+		// once for the whole expression.
+		if !c.deepReported {
+			c.deepReported = true
+			c.errorf(e, "expression nested too deeply (more than %d levels)", MaxExprDepth)
+		}
 		return Invalid
 	}
 	switch e := e.(type) {
@@ -62,7 +68,7 @@ func (c *checker) expr(h *Handler, e ast.Expr, depth int) Type {
 			return Invalid
 		}
 		if e.Value > math.MaxUint32 {
-			c.errorf(e, "integer %s out of range: values are 32-bit, at most 4294967295", e.Raw)
+			c.errorf(e, "integer %s out of range: values are 32-bit, at most 4294967295", shortLit(e.Raw))
 			return Invalid
 		}
 		c.prog.Consts[e] = uint32(e.Value)
@@ -118,7 +124,7 @@ func (c *checker) name(h *Handler, e *ast.Name) Type {
 	f, known, ok := h.Hook.Lookup(e.Name)
 	if !known {
 		hint := ""
-		if s := suggest(e.Name, append(append([]string(nil), hook.FieldNames...), "inet", "inet6")); s != "" {
+		if s := c.suggest(e.Name, append(append([]string(nil), hook.FieldNames...), "inet", "inet6")); s != "" {
 			hint = "did you mean " + s + "?"
 		}
 		c.errs.Add(diag.Error, e.Pos(), e.End(), hint, "unknown field %s", e.Name)

@@ -154,8 +154,16 @@ func fits(comp keys.Component, t Type) bool {
 	return false
 }
 
-// exprText renders a short expression for messages.
+// exprText renders a short expression for messages, or "this" when the
+// expression is too long to quote.
 func exprText(e ast.Expr) string {
+	if s := exprString(e); len(s) <= maxQuoted {
+		return s
+	}
+	return "this"
+}
+
+func exprString(e ast.Expr) string {
 	switch e := e.(type) {
 	case *ast.Name:
 		return e.Name
@@ -164,9 +172,9 @@ func exprText(e ast.Expr) string {
 	case *ast.IPv4Lit:
 		return e.Raw
 	case *ast.ParenExpr:
-		return "(" + exprText(e.X) + ")"
+		return "(" + exprString(e.X) + ")"
 	case *ast.BinaryExpr:
-		return strings.Join([]string{exprText(e.X), e.Op, exprText(e.Y)}, " ")
+		return strings.Join([]string{exprString(e.X), e.Op, exprString(e.Y)}, " ")
 	}
 	return "this"
 }
