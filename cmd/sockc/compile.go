@@ -36,6 +36,11 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
 		Args: argsFiles(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
+			if c.Flags().Changed("output") && output == "" {
+				// Most likely an unset variable in a script: writing
+				// the default FILE.o instead would surprise.
+				return usageErrorf("compile: -o needs a file name (see 'sockc compile --help')")
+			}
 			src, err := readSource(name)
 			if err != nil {
 				return err
@@ -97,55 +102,66 @@ func writeOutput(path string, data []byte) error {
 	case errors.Is(err, os.ErrNotExist):
 		return writeFileAtomic(path, data, 0o644)
 	case err != nil:
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, cause(err))
 	case st.Mode().IsRegular():
 		return writeFileAtomic(path, data, st.Mode().Perm())
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, cause(err))
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, cause(err))
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, cause(err))
+	}
+	return nil
 }
 
 // writeFileAtomic replaces path with data: it writes a temporary file in
 // the same directory, syncs it and renames it over path, so that readers
-// see the old file or the new one, never a partial one.
+// see the old file or the new one, never a partial one. On error the
+// temporary file is removed.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		// The temporary name means nothing to the user: report the cause.
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, cause(err))
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
+			err = fmt.Errorf("write %s: %w", path, cause(err))
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return os.Rename(tmp.Name(), path)
+}
+
+// cause strips the path from a file error: the temporary file's name
+// means nothing to the user, who is told about OUT.
+func cause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	return nil
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
-	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 
-	"github.com/cilium/ebpf"
 	"github.com/spf13/cobra"
 
 	"github.com/sockc/sockc/lang/disasm"
+	"github.com/sockc/sockc/lang/object"
 )
 
 func newObjdumpCmd() *cobra.Command {
@@ -29,33 +27,25 @@ line the object's BTF line info gives for it.`,
 				return usageErrorf("%v", err)
 			}
 			defer f.Close()
-			if err := checkBPFELF(f); err != nil {
-				return &exitError{code: exitInput, msg: fmt.Sprintf("%s: %v", args[0], err)}
-			}
-			spec, err := ebpf.LoadCollectionSpecFromReader(f)
+			st, err := f.Stat()
 			if err != nil {
-				return &exitError{code: exitInput, msg: fmt.Sprintf("%s: not a BPF object sockc can read: %v", args[0], err)}
+				return usageErrorf("%v", err)
+			}
+			if !st.Mode().IsRegular() {
+				// A directory or a device: the command line named the
+				// wrong thing.
+				return usageErrorf("%s: not a regular file", args[0])
+			}
+			spec, err := object.Read(f, st.Size())
+			if err != nil {
+				return &exitError{code: exitInput, msg: fmt.Sprintf("%s: %v", args[0], err)}
 			}
 			var buf bytes.Buffer
 			if err := disasm.Spec(&buf, spec); err != nil {
-				return err
+				return &exitError{code: exitInput, msg: fmt.Sprintf("%s: %v", args[0], err)}
 			}
 			_, err = c.OutOrStdout().Write(buf.Bytes())
 			return err
 		},
 	}
-}
-
-// checkBPFELF explains the common wrong inputs before cilium/ebpf's loader
-// gives a lower-level message.
-func checkBPFELF(r io.ReaderAt) error {
-	ef, err := elf.NewFile(r)
-	if err != nil {
-		return fmt.Errorf("not an ELF object file: %w", err)
-	}
-	defer ef.Close()
-	if ef.Machine != elf.EM_BPF {
-		return fmt.Errorf("an ELF file for %v, not a BPF object", ef.Machine)
-	}
-	return nil
 }

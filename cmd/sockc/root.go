@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -71,17 +72,81 @@ programs attached to SOCKMAP and SOCKHASH maps: sk_msg, sk_skb and sockops.
 See docs/language.md for the language.`,
 		Example: `  sockc check examples/bypass.sock
   sockc compile -S examples/proxy.sock`,
-		Version:       version(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Version: version(),
+		// For "did you mean" on an unknown command (cobra's default
+		// applies only when cobra reports the error itself).
+		SuggestionsMinimumDistance: 2,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErrorf("%v (see 'sockc %s --help')", err, c.Name())
+		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
+	// Run rather than print the help, so that a missing or unknown
+	// command is a one-line error with status 2, not help with status 0
+	// (or, for a near miss, cobra's several lines of suggestions).
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageErrorf("missing command: check, compile, objdump or run (see 'sockc --help')")
+		}
+		return usageErrorf("unknown command %q%s (see 'sockc --help')", args[0], didYouMean(c, args[0]))
+	}
 	root.AddCommand(newCheckCmd(), newCompileCmd(), newObjdumpCmd(), newRunCmd())
+	strictHelp(root)
+	strictCompletion(root)
 	return root
+}
+
+func didYouMean(c *cobra.Command, name string) string {
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		return "; did you mean " + s[0] + "?"
+	}
+	return ""
+}
+
+// strictHelp makes `sockc help TOPIC` fail for an unknown topic instead of
+// printing the usage with status 0.
+func strictHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, help := range root.Commands() {
+		if help.Name() != "help" {
+			continue
+		}
+		help.Run = nil
+		help.RunE = func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usageErrorf("help: unknown command %q (see 'sockc --help')", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		}
+	}
+}
+
+// strictCompletion makes `sockc completion` without a shell, or with an
+// unknown one, a usage error instead of help with status 0.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, comp := range root.Commands() {
+		if comp.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, sh := range comp.Commands() {
+			shells = append(shells, sh.Name())
+		}
+		want := strings.Join(shells, ", ")
+		comp.Args = cobra.ArbitraryArgs
+		comp.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("completion: missing SHELL: %s (see 'sockc completion --help')", want)
+			}
+			return usageErrorf("completion: unknown shell %q: want %s", args[0], want)
+		}
+	}
 }
 
 func version() string {
