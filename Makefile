@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: all build test vet fmt-check golden clean demo bench bench-quick
+.PHONY: all build test vet fmt-check golden clean demo bench bench-quick fuzz
 
 all: build
 
@@ -49,3 +49,21 @@ bench: build
 bench-quick: build
 	$(GO) build -o bin/sockc-bench ./cmd/sockc-bench
 	bin/sockc-bench -quick -sockc bin/sockc -doc bin/bench-quick.md -plot bin/bench-quick.svg
+
+# Fuzz the scanner, parser, checker and whole compile, each target for
+# $(FUZZTIME), one after another (go test fuzzes one target per call), and
+# print each target's final exec count. A crash or hang fails the run and
+# leaves its input under the package's testdata/fuzz/ for a regression test.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./lang/scanner:FuzzScan ./lang/parser:FuzzParse ./lang/check:FuzzCheck .:FuzzCompile
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; log=$$(mktemp); \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		if ! $(GO) test -run '^$$' -fuzz '^'$$name'$$' -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then \
+			cat $$log; rm -f $$log; exit 1; \
+		fi; \
+		execs=$$(grep -o 'execs: [0-9]*' $$log | tail -n 1 | cut -d ' ' -f 2); rm -f $$log; \
+		echo "fuzz: $$name: $${execs:-0} execs in $(FUZZTIME), no crash"; \
+	done
