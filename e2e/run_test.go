@@ -294,17 +294,34 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	}
 }
 
-// TestRunSetupFailure: a bad cgroup fails after the maps and programs
-// exist; nothing may remain.
+// TestRunSetupFailure: a directory that is not a cgroup2 one fails after
+// the maps and programs exist; nothing may remain.
 func TestRunSetupFailure(t *testing.T) {
 	kerneltest.Require(t)
 	base := kerneltest.Snapshot(t, "socks")
-	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/bypass.sock", "--cgroup", "/nonexistent/cgroup").CombinedOutput()
+	notCgroup := t.TempDir()
+	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/bypass.sock", "--cgroup", notCgroup).CombinedOutput()
 	if code := exitCode(err); code != 1 {
 		t.Fatalf("exit status %d, want 1:\n%s", code, out)
 	}
-	if !strings.Contains(string(out), "/nonexistent/cgroup") {
+	if !strings.Contains(string(out), notCgroup+" is not a cgroup2 directory") {
 		t.Errorf("error does not name the cgroup:\n%s", out)
+	}
+	base.AwaitGone(t)
+}
+
+// TestRunUnknownMap: --map naming a map the program lacks is known only
+// once the program is loaded; it is still a usage error (status 2, one
+// line listing the maps), and nothing may remain.
+func TestRunUnknownMap(t *testing.T) {
+	kerneltest.Require(t)
+	base := kerneltest.Snapshot(t, "echo_socks")
+	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/echo.sock", "--accept", "127.0.0.1:0", "--map", "nosuch").CombinedOutput()
+	if code := exitCode(err); code != 2 {
+		t.Fatalf("exit status %d, want 2:\n%s", code, out)
+	}
+	if n := strings.Count(strings.TrimSpace(string(out)), "\n"); n != 0 || !strings.HasPrefix(string(out), "sockc: run: --map: no map nosuch (maps: ") {
+		t.Errorf("want one line naming the maps, got:\n%s", out)
 	}
 	base.AwaitGone(t)
 }

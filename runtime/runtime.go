@@ -9,11 +9,13 @@
 package runtime
 
 import (
-	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -24,6 +26,7 @@ import (
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/keys"
+	"github.com/sockc/sockc/lang/object"
 )
 
 // Options configure loading.
@@ -70,16 +73,38 @@ type Runtime struct {
 }
 
 // LoadFile loads a .sock source or a BPF object file, chosen by content
-// (ELF magic) rather than by name.
+// (ELF magic) rather than by name; a file named *.o must be an object.
+// Every error names the file. A source is read up to sockc.MaxSourceSize
+// (and one byte more, to say it is too large), an object through
+// object.Read, so that neither a huge nor a damaged file costs more than
+// its own size.
 func LoadFile(path string, opts Options) (*Runtime, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if bytes.HasPrefix(data, []byte("\x7fELF")) {
-		return LoadObject(bytes.NewReader(data), opts)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	return LoadSource(path, data, opts)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file: give a .sock source or a BPF object", path)
+	}
+	var magic [len(elf.ELFMAG)]byte
+	n, _ := f.ReadAt(magic[:], 0)
+	if string(magic[:n]) == elf.ELFMAG || strings.HasSuffix(path, ".o") {
+		rt, err := LoadObject(f, fi.Size(), opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return rt, nil
+	}
+	src, err := io.ReadAll(io.LimitReader(f, sockc.MaxSourceSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return LoadSource(path, src, opts)
 }
 
 // LoadSource compiles a .sock source and loads it. A compile error is the
@@ -100,13 +125,13 @@ func LoadSource(filename string, src []byte, opts Options) (*Runtime, error) {
 	return Load(out.Spec, opts)
 }
 
-// LoadObject loads a BPF ELF object, sockc's or clang's.
-func LoadObject(r interface {
-	ReadAt([]byte, int64) (int, error)
-}, opts Options) (*Runtime, error) {
-	spec, err := ebpf.LoadCollectionSpecFromReader(r)
+// LoadObject loads a BPF ELF object of size bytes, sockc's or clang's. The
+// object is checked before cilium/ebpf reads it (object.Read): a damaged
+// file is one clear error, never a panic or a huge allocation.
+func LoadObject(r io.ReaderAt, size int64, opts Options) (*Runtime, error) {
+	spec, err := object.Read(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("read BPF object: %w", err)
+		return nil, err
 	}
 	return Load(spec, opts)
 }

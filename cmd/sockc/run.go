@@ -117,8 +117,19 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	for _, a := range f.accepts {
 		specs = append(specs, proxySpec{listen: a})
 	}
-	if _, err := os.Stat(file); err != nil {
+	// What the command line names must exist before anything is loaded:
+	// a wrong path is the caller's mistake (status 2), not the program's.
+	if fi, err := os.Stat(file); err != nil {
 		return usageErrorf("%v", err)
+	} else if !fi.Mode().IsRegular() {
+		return usageErrorf("run: %s is not a regular file: give a .sock source or a BPF object", file)
+	}
+	if f.cgroup != "" {
+		if fi, err := os.Stat(f.cgroup); err != nil {
+			return usageErrorf("run: --cgroup: %v", err)
+		} else if !fi.IsDir() {
+			return usageErrorf("run: --cgroup %s is not a directory (want a cgroup2 directory)", f.cgroup)
+		}
 	}
 
 	// Signals are caught from here on: a Ctrl-C during setup still
@@ -185,6 +196,10 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	}()
 	if len(specs) > 0 {
 		m, err := peerMap(rt, f.mapName)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee
+		}
 		if err != nil {
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
@@ -251,7 +266,13 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 // peerMap finds the map --proxy and --accept pair sockets in.
 func peerMap(rt *runtime.Runtime, name string) (*runtime.Map, error) {
 	if name != "" {
-		return rt.Map(name)
+		m, err := rt.Map(name)
+		if err != nil {
+			// The flag names a map the program lacks, or one that
+			// holds no sockets: the command line is wrong.
+			return nil, usageErrorf("run: --map: %v (maps: %s)", err, strings.Join(rt.MapNames(), ", "))
+		}
+		return m, nil
 	}
 	cands := rt.PeerMaps()
 	if len(cands) == 0 {
