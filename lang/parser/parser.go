@@ -59,13 +59,40 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 		return out
 	}
 	bad := badLines(f, errs)
+	broken := 0 // syntax errors so far
 	for _, item := range splitItems(res.Tokens) {
+		if broken == MaxSyntaxErrors {
+			// Past this many, more errors tell the user nothing new,
+			// and each costs two participle parses.
+			if t := firstToken(item); t != nil {
+				errs.Add(diag.Error, token.PosOf(t.Pos.Offset), token.NoPos,
+					"fix the errors above first; a file this broken may not be sockc source",
+					"too many syntax errors (%d): the rest of the file is not parsed", MaxSyntaxErrors)
+				broken++
+			}
+		}
+		if broken >= MaxSyntaxErrors {
+			out.Decls = append(out.Decls, salvage(item))
+			continue
+		}
 		if tok, ok := tooDeep(item); ok {
 			// participle recurses once per level; thousands of levels
 			// would exhaust the stack, which Go cannot recover from.
 			errs.Errorf(token.PosOf(tok.Pos.Offset), token.NoPos,
 				"expression nested too deeply (more than %d parentheses or nots)", MaxNesting)
 			out.Decls = append(out.Decls, salvage(item))
+			broken++
+			continue
+		}
+		if tok, ok := tooLong(item); ok {
+			// participle spends tens of microseconds and kilobytes
+			// per token, and holds a whole item's work until it
+			// ends; an endless line would take seconds and gigabytes.
+			errs.Add(diag.Error, token.PosOf(tok.Pos.Offset), token.NoPos,
+				"split the expression, or check for an unclosed parenthesis",
+				"line too long: more than %d tokens", MaxLineTokens)
+			out.Decls = append(out.Decls, salvage(item))
+			broken++
 			continue
 		}
 		lx, err := lexer.Upgrade(scanner.NewTokenLexer(item))
@@ -75,8 +102,11 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 		}
 		g, err := p.ParseFromLexer(lx)
 		if err != nil {
-			if !reportLines(errs, item, bad) {
+			if n := reportLines(errs, item, bad, MaxSyntaxErrors-broken); n > 0 {
+				broken += n
+			} else {
 				reportSyntax(errs, err, item, bad)
+				broken++
 			}
 			out.Decls = append(out.Decls, salvage(item))
 			continue
@@ -89,27 +119,81 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 	return out
 }
 
+// MaxSyntaxErrors is how many syntax errors the parser reports before it
+// stops parsing the file, as compilers stop after a screenful of errors:
+// a file of 200,000 stray lines would otherwise give 200,000 errors, and
+// each costs two participle parses.
+const MaxSyntaxErrors = 100
+
+// MaxLineTokens bounds the tokens of one line, the longest stretch
+// participle parses at once. A 2000-term condition has about 8000.
+const MaxLineTokens = 10000
+
+// tooLong finds the first token past MaxLineTokens on a line of item.
+func tooLong(item []lexer.Token) (lexer.Token, bool) {
+	n := 0
+	for _, t := range item {
+		switch t.Type {
+		case scanner.Newline:
+			n = 0
+		case scanner.Indent, scanner.Dedent:
+		default:
+			n++
+			if n > MaxLineTokens && !t.EOF() {
+				return t, true
+			}
+		}
+	}
+	return lexer.Token{}, false
+}
+
+// firstToken returns the first token of item that is not layout, or nil.
+func firstToken(item []lexer.Token) *lexer.Token {
+	for i, t := range item {
+		if t.Type != scanner.Indent && t.Type != scanner.Dedent && !t.EOF() && t.Type != scanner.Newline {
+			return &item[i]
+		}
+	}
+	return nil
+}
+
 // MaxNesting bounds the nesting of parentheses and `not` in an item. The
 // checker's own limit on expression depth is lower; this one protects the
 // parser.
 const MaxNesting = 200
 
-// tooDeep finds the token where an item's nesting of parentheses and
-// `not` passes MaxNesting.
+// tooDeep finds the token where an item's open nesting of parentheses and
+// `not` passes MaxNesting: the depth participle recurses to. A `not` stays
+// open until the comparison it negates ends, at an `and`, `or` or `,` of
+// its own parenthesis level or at that level's `)`; so a wide condition
+// such as `(not a > 1 and not b > 1) or ...` is shallow, however many nots
+// it holds. An expression never spans lines: a Newline closes everything.
 func tooDeep(item []lexer.Token) (lexer.Token, bool) {
-	depth, nots := 0, 0
+	// nots[i] is the number of open nots at parenthesis level i; depth is
+	// the open parentheses plus the sum of nots.
+	nots := []int{0}
+	depth := 0
 	for _, t := range item {
+		top := len(nots) - 1
 		switch {
-		case t.Value == "(" && t.Type == scanner.Punct:
-			depth++
-		case t.Value == ")" && t.Type == scanner.Punct:
-			depth--
-		case t.Value == "not" && t.Type == scanner.Keyword:
-			nots++
 		case t.Type == scanner.Newline:
-			nots = 0
+			nots, depth = nots[:1], 0
+			nots[0] = 0
+		case t.Type == scanner.Punct && t.Value == "(":
+			nots = append(nots, 0)
+			depth++
+		case t.Type == scanner.Punct && t.Value == ")" && top > 0:
+			depth -= 1 + nots[top]
+			nots = nots[:top]
+		case t.Type == scanner.Keyword && t.Value == "not":
+			nots[top]++
+			depth++
+		case t.Type == scanner.Keyword && (t.Value == "and" || t.Value == "or"),
+			t.Type == scanner.Punct && t.Value == ",":
+			depth -= nots[top]
+			nots[top] = 0
 		}
-		if depth+nots > MaxNesting {
+		if depth > MaxNesting {
 			return t, true
 		}
 	}
@@ -119,18 +203,26 @@ func tooDeep(item []lexer.Token) (lexer.Token, bool) {
 // salvage reads the map a broken item declares, if any: `sockmap NAME` or
 // `on ... to sockhash NAME`.
 func salvage(item []lexer.Token) *ast.BadDecl {
+	// toks is the start of the item's first line (a header is short),
+	// without layout: all that is read, and no copy of a long item.
 	var toks []lexer.Token
+	var last lexer.Token
+	firstLine := true
 	for _, t := range item {
-		if t.Type != scanner.Indent && t.Type != scanner.Dedent && !t.EOF() {
-			toks = append(toks, t)
+		if t.Type == scanner.Indent || t.Type == scanner.Dedent || t.EOF() {
+			continue
 		}
+		if firstLine && len(toks) < 256 {
+			toks = append(toks, t)
+			firstLine = t.Type != scanner.Newline
+		}
+		last = t
 	}
 	bad := &ast.BadDecl{}
 	if len(toks) == 0 {
 		return bad
 	}
 	bad.From = token.PosOf(toks[0].Pos.Offset)
-	last := toks[len(toks)-1]
 	bad.To = token.PosOf(last.Pos.Offset + len(last.Value))
 	declared := func(i int) {
 		if i+1 < len(toks) && toks[i+1].Type == scanner.Ident {
@@ -216,14 +308,15 @@ func withEOF(toks []lexer.Token, end lexer.Token) []lexer.Token {
 }
 
 // reportLines parses each line of a failed item alone and reports the
-// lines that are wrong by themselves. It returns false when every line
-// parses, that is when the error is in how the lines fit together.
-func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool) bool {
+// lines that are wrong by themselves, at most limit of them. It returns how
+// many it reported: 0 when every line parses, that is when the error is in
+// how the lines fit together.
+func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool, limit int) int {
 	p, err := lineParser()
 	if err != nil {
-		return false
+		return 0
 	}
-	found := false
+	found := 0
 	var line []lexer.Token
 	for _, t := range item {
 		switch {
@@ -247,7 +340,9 @@ func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool) boo
 		}
 		if _, err := p.ParseFromLexer(lx); err != nil {
 			reportSyntax(errs, err, toks, bad)
-			found = true
+			if found++; found == limit {
+				break
+			}
 		}
 	}
 	return found

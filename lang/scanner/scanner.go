@@ -58,21 +58,6 @@ func IsKeyword(s string) bool {
 	return false
 }
 
-// rawRules is the line-blind lexer that the Scanner wraps. Every byte
-// matches some rule (Invalid is the catch-all), so lexing never stops early
-// and each bad character gets its own diagnostic.
-func rawRules() []lexer.SimpleRule {
-	return []lexer.SimpleRule{
-		{Name: "Comment", Pattern: `#[^\n]*`},
-		{Name: "Newline", Pattern: `\r?\n`},
-		{Name: "Space", Pattern: `[ \t\r]+`},
-		{Name: "Number", Pattern: `[0-9][0-9A-Za-z_]*(\.[0-9A-Za-z_]+)*`},
-		{Name: "Word", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
-		{Name: "Punct", Pattern: `==|!=|<=|>=|<<|>>|\.\.|&&|\|\||[-+&|^<>():,/=!.*%\[\]{};]`},
-		{Name: "Invalid", Pattern: `.`},
-	}
-}
-
 // Comment is a '#' comment, kept for tools that rewrite source.
 type Comment struct {
 	Pos  token.Pos
@@ -88,7 +73,9 @@ type Result struct {
 // Scan tokenizes f, reporting lexical and indentation errors to errs. It
 // always returns a complete token stream so that parsing can go on.
 func Scan(f *token.File, errs *diag.Collector) Result {
-	s := &scanner{file: f, errs: errs, levels: []string{""}}
+	// Most tokens take two bytes or more with the space after them;
+	// sizing the slice once saves regrowing it on a long file.
+	s := &scanner{file: f, errs: errs, levels: []string{""}, out: make([]lexer.Token, 0, len(f.Source())/4+16)}
 	s.checkEncoding()
 	s.run()
 	return Result{Tokens: s.out, Comments: s.comments}
@@ -131,82 +118,68 @@ func (s *scanner) run() {
 	if strings.HasPrefix(src, "\uFEFF") {
 		start = 3
 	}
-	def := lexer.MustSimple(rawRules())
-	lx, err := def.LexString(s.file.Name(), src[start:])
-	if err != nil {
-		s.errs.Errorf(token.PosOf(0), token.NoPos, "%v", err)
-		s.out = append(s.out, lexer.EOFToken(s.lexPos(len(src))))
-		return
-	}
-	syms := lexer.SymbolsByRune(def)
-
 	atLineStart := true
 	lineHasContent := false
 	indent, indentOff := "", start
 	badChars := 0
-	for {
-		t, err := lx.Next()
-		if err != nil {
-			s.errs.Errorf(token.PosOf(start+t.Pos.Offset), token.NoPos, "%v", err)
-			break
-		}
-		if t.EOF() {
-			break
-		}
-		off := start + t.Pos.Offset
-		switch syms[t.Type] {
-		case "Space":
+	for off := start; off < len(src); {
+		kind, n := nextRaw(src[off:])
+		value := src[off : off+n]
+		at := off
+		off += n
+		switch kind {
+		case rawSpace:
 			if atLineStart {
-				indent, indentOff = t.Value, off
+				indent, indentOff = value, at
 			}
 			continue
-		case "Comment":
-			s.comments = append(s.comments, Comment{Pos: token.PosOf(off), Text: strings.TrimRight(t.Value, "\r")})
+		case rawComment:
+			s.comments = append(s.comments, Comment{Pos: token.PosOf(at), Text: strings.TrimRight(value, "\r")})
 			continue
-		case "Newline":
+		case rawNewline:
 			if lineHasContent {
-				s.emit(Newline, "\n", off)
+				s.emit(Newline, "\n", at)
 			}
 			atLineStart, lineHasContent = true, false
-			indent, indentOff = "", off+len(t.Value)
+			indent, indentOff = "", off
 			continue
-		case "Invalid":
+		case rawInvalid:
 			// An invalid byte sequence or NUL was reported by
 			// checkEncoding; anything else is reported here. Either way
 			// the character counts as the line's content, so that the
 			// space after it is not taken for indentation.
-			r, size := utf8.DecodeRuneInString(t.Value)
+			r, size := utf8.DecodeRuneInString(value)
 			encodingErr := r == utf8.RuneError && size == 1 || r == 0 || r == '\uFEFF'
 			if badChars < maxEncodingErrors && !encodingErr {
-				s.errs.Errorf(token.PosOf(off), token.NoPos, "invalid character %s", describeRune(r))
+				s.errs.Errorf(token.PosOf(at), token.NoPos, "invalid character %s", describeRune(r))
 				badChars++
 			}
 			if atLineStart {
-				s.layout(indent, indentOff, off)
+				s.layout(indent, indentOff, at)
 				atLineStart = false
 			}
 			continue
 		}
 		if atLineStart {
-			s.layout(indent, indentOff, off)
+			s.layout(indent, indentOff, at)
 			atLineStart = false
 		}
 		lineHasContent = true
-		switch syms[t.Type] {
-		case "Word":
-			if IsKeyword(t.Value) {
-				s.emit(Keyword, t.Value, off)
+		switch kind {
+		case rawWord:
+			if IsKeyword(value) {
+				s.emit(Keyword, value, at)
 			} else {
-				s.emit(Ident, t.Value, off)
+				s.emit(Ident, value, at)
 			}
-		case "Number":
-			if strings.Contains(t.Value, ".") {
-				s.emit(IPv4, t.Value, off)
+		case rawNumber:
+			if strings.Contains(value, ".") {
+				s.emit(IPv4, value, at)
 			} else {
-				s.emit(Int, t.Value, off)
+				s.emit(Int, value, at)
 			}
 		default:
-			s.emit(Punct, t.Value, off)
+			s.emit(Punct, value, at)
 		}
 	}
 	end := len(src)

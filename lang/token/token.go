@@ -53,7 +53,8 @@ func (p Position) String() string {
 type File struct {
 	name  string
 	src   []byte
-	lines []int // byte offset of the first byte of each line
+	text  string // src as a string, made once: Line returns pieces of it
+	lines []int  // byte offset of the first byte of each line
 }
 
 // NewFile indexes src by line.
@@ -64,7 +65,7 @@ func NewFile(name string, src []byte) *File {
 			lines = append(lines, i+1)
 		}
 	}
-	return &File{name: name, src: src, lines: lines}
+	return &File{name: name, src: src, text: string(src), lines: lines}
 }
 
 // Name returns the file name given to NewFile.
@@ -84,6 +85,8 @@ func (f *File) Position(p Pos) Position {
 }
 
 // Line returns the text of the 1-based line n without its line terminator.
+// It shares the memory of the file's text, so that every diagnostic on a
+// long line does not hold a copy of it.
 func (f *File) Line(n int) string {
 	if n < 1 || n > len(f.lines) {
 		return ""
@@ -96,7 +99,7 @@ func (f *File) Line(n int) string {
 	if end > start && f.src[end-1] == '\r' {
 		end--
 	}
-	return string(f.src[start:end])
+	return f.text[start:end]
 }
 
 // LineCount returns the number of lines in the file.
