@@ -68,6 +68,15 @@ const maxShown = 160
 // window cuts a long source line to maxShown bytes around the diagnostic,
 // marking the cuts with "...", and moves the columns to match.
 func window(d Diagnostic) (string, Diagnostic) {
+	if d.Pos.Line == 1 && strings.HasPrefix(d.Line, bom) {
+		// The byte order mark is no character of the text: not shown,
+		// and the caret not moved by it.
+		d.Line = d.Line[len(bom):]
+		d.Pos.Column = max(d.Pos.Column-len(bom), 1)
+		if d.End.IsValid() && d.End.Line == 1 {
+			d.End.Column = max(d.End.Column-len(bom), 1)
+		}
+	}
 	line := d.Line
 	if len(line) <= maxShown {
 		return line, d
@@ -95,12 +104,21 @@ func window(d Diagnostic) (string, Diagnostic) {
 	return out, d
 }
 
-// printable replaces every invalid byte with U+FFFD, one for one, so that
-// the caret line (one column per rune or bad byte) stays aligned.
+// bom is the UTF-8 byte order mark that may start a file.
+const bom = "\uFEFF"
+
+// printable replaces every invalid byte and every control character but
+// the tab (ESC, CR, NUL, DEL, the C1 controls) with U+FFFD, one for one, so
+// that a hostile file cannot send escape sequences to the terminal and the
+// caret line (one column per rune or bad byte) stays aligned.
 func printable(line string) string {
 	var b strings.Builder
 	for _, r := range line {
-		b.WriteRune(r) // range yields RuneError for each invalid byte
+		// range yields RuneError for each invalid byte.
+		if r != '\t' && (r < ' ' || r >= 0x7f && r < 0xa0) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }
