@@ -94,11 +94,13 @@ func LoadFile(path string, opts Options) (*Runtime, error) {
 	var magic [len(elf.ELFMAG)]byte
 	n, _ := f.ReadAt(magic[:], 0)
 	if string(magic[:n]) == elf.ELFMAG || strings.HasSuffix(path, ".o") {
-		rt, err := LoadObject(f, fi.Size(), opts)
+		// The file's name goes with what is wrong with the file, not
+		// with what the kernel says of its programs.
+		spec, err := object.Read(f, fi.Size())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return rt, nil
+		return Load(spec, opts)
 	}
 	src, err := io.ReadAll(io.LimitReader(f, sockc.MaxSourceSize+1))
 	if err != nil {
