@@ -58,9 +58,22 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 		errs.Errorf(token.NoPos, token.NoPos, "internal error: building the parser: %v", err)
 		return out
 	}
-	bad := badLines(f, errs)
+	r := &reporter{errs: errs, bad: badLines(f, errs)}
 	broken := 0 // syntax errors so far
-	for _, item := range splitItems(res.Tokens) {
+	items := splitItems(res.Tokens)
+	for n, item := range items {
+		r.next = nil
+		if n+1 < len(items) {
+			r.next = firstToken(items[n+1])
+		}
+		if r.orphans && !startsItem(item) {
+			// A line of the block of a broken header, at column 1 (the
+			// block is not indented, or in braces): the header's
+			// error already says what is wrong.
+			out.Decls = append(out.Decls, salvage(item))
+			continue
+		}
+		r.orphans = false
 		if broken == MaxSyntaxErrors {
 			// Past this many, more errors tell the user nothing new,
 			// and each costs two participle parses.
@@ -101,11 +114,26 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 			continue
 		}
 		g, err := p.ParseFromLexer(lx)
+		for fixes := 0; err != nil && fixes < maxCaseFixes && broken < MaxSyntaxErrors; fixes++ {
+			// SOCKHASH m, ON msg: say so once and parse the item
+			// with the keyword as it was meant, so that the map is
+			// declared and the handler checked.
+			fixed, ok := r.fixCase(err, item)
+			if !ok {
+				break
+			}
+			broken++
+			item = fixed
+			if lx, err = lexer.Upgrade(scanner.NewTokenLexer(item)); err != nil {
+				break
+			}
+			g, err = p.ParseFromLexer(lx)
+		}
 		if err != nil {
-			if n := reportLines(errs, item, bad, MaxSyntaxErrors-broken); n > 0 {
+			if n := r.reportLines(item, MaxSyntaxErrors-broken); n > 0 {
 				broken += n
 			} else {
-				reportSyntax(errs, err, item, bad)
+				r.reportSyntax(err, item)
 				broken++
 			}
 			out.Decls = append(out.Decls, salvage(item))
@@ -311,7 +339,7 @@ func withEOF(toks []lexer.Token, end lexer.Token) []lexer.Token {
 // lines that are wrong by themselves, at most limit of them. It returns how
 // many it reported: 0 when every line parses, that is when the error is in
 // how the lines fit together.
-func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool, limit int) int {
+func (r *reporter) reportLines(item []lexer.Token, limit int) int {
 	p, err := lineParser()
 	if err != nil {
 		return 0
@@ -339,7 +367,7 @@ func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool, lim
 			continue
 		}
 		if _, err := p.ParseFromLexer(lx); err != nil {
-			reportSyntax(errs, err, toks, bad)
+			r.reportSyntax(err, toks)
 			if found++; found == limit {
 				break
 			}
@@ -350,14 +378,15 @@ func reportLines(errs *diag.Collector, item []lexer.Token, bad map[int]bool, lim
 
 // reportSyntax turns a participle error into one diagnostic in the words of
 // the language: "expected X, found Y", as Go's parser says it.
-func reportSyntax(errs *diag.Collector, err error, item []lexer.Token, bad map[int]bool) {
+func (r *reporter) reportSyntax(err error, item []lexer.Token) {
+	errs := r.errs
 	var perr participle.Error
 	if !errors.As(err, &perr) {
 		errs.Errorf(token.PosOf(item[0].Pos.Offset), token.NoPos, "syntax error: %v", err)
 		return
 	}
 	pos := perr.Position()
-	if bad[pos.Line] {
+	if r.bad[pos.Line] {
 		return
 	}
 	tok, ok := tokenAt(item, pos.Offset)
@@ -369,9 +398,15 @@ func reportSyntax(errs *diag.Collector, err error, item []lexer.Token, bad map[i
 		if i := strings.Index(ute.Message(), "(expected "); i >= 0 {
 			exp = firstExpected(strings.TrimSuffix(ute.Message()[i+len("(expected "):], ")"))
 		}
-		if len(exp) > 0 {
+		switch {
+		case tok.Value == "}" && r.braces:
+			// The end of a block in braces: its start was reported.
+			return
+		case isMiscasedKeyword(tok):
+			msg = "keywords are lower case: " + strings.ToLower(tok.Value)
+		case len(exp) > 0:
 			msg = "expected " + orList(exp) + ", found " + describe(tok)
-		} else {
+		default:
 			msg = "unexpected " + describe(tok)
 		}
 	}
@@ -392,6 +427,17 @@ func reportSyntax(errs *diag.Collector, err error, item []lexer.Token, bad map[i
 		}
 		msg = "expected an indented block after ':', found " + describe(tok)
 		hint = "or write one statement after the ':' on the same line"
+		if onlyLayoutFrom(item, pos.Offset) && r.next != nil && !startsItem([]lexer.Token{*r.next}) {
+			// The block is there, at column 1: the lines that follow
+			// are its statements, not errors of their own.
+			msg = "expected an indented block after ':', found an unindented line"
+			hint = "indent the lines of the block under its header, e.g. by 4 spaces"
+			r.orphans = true
+		}
+	}
+	if ok && tok.Value == "{" && hint == "" && opensBlock(item, tok.Pos.Offset, exp) {
+		hint = "sockc blocks are indented after ':', as in Python"
+		r.braces, r.orphans = true, true
 	}
 	errs.Add(diag.Error, start, end, hint, "%s", msg)
 }

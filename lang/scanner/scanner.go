@@ -76,6 +76,12 @@ func Scan(f *token.File, errs *diag.Collector) Result {
 	// Most tokens take two bytes or more with the space after them;
 	// sizing the slice once saves regrowing it on a long file.
 	s := &scanner{file: f, errs: errs, levels: []string{""}, out: make([]lexer.Token, 0, len(f.Source())/4+16)}
+	if s.checkBinary() {
+		// An image or an executable: its bytes would give dozens of
+		// errors that say nothing more than this one.
+		s.out = append(s.out, lexer.EOFToken(s.lexPos(0)))
+		return Result{Tokens: s.out}
+	}
 	s.checkEncoding()
 	s.run()
 	return Result{Tokens: s.out, Comments: s.comments}
@@ -122,8 +128,10 @@ func (s *scanner) run() {
 	lineHasContent := false
 	indent, indentOff := "", start
 	badChars := 0
+	macEOL := macLineEndings(src)
+	bareCR := false // a bare \r has been reported
 	for off := start; off < len(src); {
-		kind, n := nextRaw(src[off:])
+		kind, n := nextRaw(src[off:], macEOL)
 		value := src[off : off+n]
 		at := off
 		off += n
@@ -136,6 +144,16 @@ func (s *scanner) run() {
 		case rawComment:
 			s.comments = append(s.comments, Comment{Pos: token.PosOf(at), Text: strings.TrimRight(value, "\r")})
 			continue
+		case rawBareCR:
+			if !bareCR {
+				s.errs.Add(diag.Error, token.PosOf(at), token.PosOf(at+n),
+					"convert the line endings, e.g. with: tr '\\r' '\\n' < old.sock > new.sock",
+					"line ends with a bare CR (old Mac line ending); sockc wants LF or CRLF")
+				bareCR = true
+			}
+			// Reported once; the rest of the file is read with the
+			// bare \r as the line ending it was meant to be.
+			fallthrough
 		case rawNewline:
 			if lineHasContent {
 				s.emit(Newline, "\n", at)
@@ -159,6 +177,20 @@ func (s *scanner) run() {
 				atLineStart = false
 			}
 			continue
+		}
+		if kind == rawString {
+			tok, ok := s.stringLiteral(value, at, badChars < maxEncodingErrors)
+			badChars++
+			if !ok {
+				// Nothing to stand in for it: like an invalid
+				// character, it is no token but counts as content.
+				if atLineStart {
+					s.layout(indent, indentOff, at)
+					atLineStart = false
+				}
+				continue
+			}
+			kind, value, at = tok, value[1:len(value)-1], at+1
 		}
 		if atLineStart {
 			s.layout(indent, indentOff, at)
