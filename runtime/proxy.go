@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,7 @@ type half struct {
 	// a socket we connected counts in bytes_acked.
 	sent0 uint64
 	fin   bool // this socket received FIN
+	shut  bool // its writing side is shut down: its peer's FIN went out of it
 	// pending: FIN seen, the peer's writing side waits for the bytes
 	// received before the FIN to reach it.
 	pending  bool
@@ -214,9 +216,15 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 	}
 	if err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) && up != client {
-			// The client closed its side already (CLOSE_WAIT): relay
-			// this connection in user space.
-			p.logf("proxy: %s closed its side before the upstream was up; relaying it in user space", client.RemoteAddr())
+			// One side closed or reset its connection already (the
+			// kernel takes only established sockets): relay this
+			// connection in user space, which passes on what was sent
+			// and how it ended.
+			who := "the client"
+			if connState(up) != tcpEstablished {
+				who = "the upstream"
+			}
+			p.logf("proxy: %s: %s closed or reset its side before the pair was made; relaying it in user space", client.RemoteAddr(), who)
 			p.relayed.Add(1)
 			p.active.Add(1)
 			relay(client, up)
@@ -336,7 +344,9 @@ func (s *server) loop(ctx context.Context) error {
 			}
 			switch {
 			case ev.Events&unix.EPOLLERR != 0:
-				s.finish(h.pair, true)
+				s.reset(h, nil)
+			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin && h.wasReset():
+				s.reset(h, nil)
 			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin:
 				h.fin, h.pending, h.since = true, true, time.Now()
 				// RDHUP is level-triggered and stays; keep watching
@@ -366,9 +376,13 @@ func (s *server) forwardFINs() int {
 		if !h.pending || h.pair.done {
 			continue
 		}
+		if h.wasReset() { // a reset after the FIN
+			s.reset(h, nil)
+			continue
+		}
 		done, broken, outq := s.forwarded(h)
-		if broken {
-			s.finish(h.pair, true)
+		if broken != nil {
+			s.reset(h.peer, broken)
 			continue
 		}
 		if !done {
@@ -386,6 +400,7 @@ func (s *server) forwardFINs() int {
 		}
 		h.pending = false
 		unix.Shutdown(h.peer.fd, unix.SHUT_WR)
+		h.peer.shut = true
 		if all(h.pair, func(x *half) bool { return x.fin && !x.pending }) {
 			s.finish(h.pair, false)
 		}
@@ -406,28 +421,96 @@ func all(pr *pair, f func(*half) bool) bool {
 // which counts the FIN as one) has been written to its peer since the
 // pair was made. broken reports that the peer failed (reset, error), so
 // the bytes never will arrive.
-func (s *server) forwarded(src *half) (done, broken bool, outq int) {
+func (s *server) forwarded(src *half) (done bool, broken error, outq int) {
 	dst := src.peer
-	if soerr, err := unix.GetsockoptInt(dst.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soerr != 0 {
-		return false, true, 0
+	soerr, err := unix.GetsockoptInt(dst.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	if err != nil {
+		return false, err, 0
 	}
 	si, err := unix.GetsockoptTCPInfo(src.fd, unix.SOL_TCP, unix.TCP_INFO)
 	if err != nil {
-		return false, true, 0
+		return false, err, 0
 	}
 	sent, outq, state, err := sendQueue(dst.fd)
-	if err != nil || state == tcpClose {
-		return false, true, 0
+	if err == nil && state == tcpClose {
+		err = errPeerClosed
+	}
+	if err != nil {
+		return false, err, 0
 	}
 	written := sent - dst.sent0
 	if written != src.progress {
 		src.progress, src.since = written, time.Now()
 	}
-	return written >= si.Bytes_received-1, false, outq
+	return written >= si.Bytes_received-1, nil, outq
 }
 
-// tcpClose is TCP_CLOSE in tcpi_state.
-const tcpClose = 7
+// errPeerClosed is the failure of a socket that is closed without an error
+// left to say why.
+var errPeerClosed = errors.New("connection reset")
+
+// TCP_ESTABLISHED and TCP_CLOSE in tcpi_state.
+const (
+	tcpEstablished = 1
+	tcpClose       = 7
+)
+
+// wasReset reports whether a socket that hung up was reset (or failed)
+// rather than shut down by a FIN. epoll alone cannot tell: the kernel
+// keeps a reset's error only until something reads it, and its own
+// forwarding reads it when it sends to the socket, so the proxy may see
+// only the hang-up, and would pass a FIN on for the reset.
+// (TestProxyFaultClientVanishes saw that under load.) The TCP state
+// tells: a FIN leaves a socket in CLOSE_WAIT, a reset in CLOSE. A socket
+// whose writing side is shut down reaches CLOSE after a FIN too (through
+// TIME_WAIT or LAST_ACK); for it, only the error tells, and nothing
+// sends to it any more to read that first.
+func (h *half) wasReset() bool {
+	return !h.shut && tcpState(h.fd) == tcpClose
+}
+
+// tcpState returns the tcpi_state of a socket; TCP_CLOSE if it cannot
+// be read.
+func tcpState(fd int) uint8 {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.SOL_TCP, unix.TCP_INFO)
+	if err != nil {
+		return tcpClose
+	}
+	return info.State
+}
+
+// connState is tcpState of a connection.
+func connState(c *net.TCPConn) uint8 {
+	state := uint8(tcpClose)
+	withFD(c, func(fd int) error { state = tcpState(fd); return nil })
+	return state
+}
+
+// reset ends the pair of h, which failed with why (nil: its socket
+// error says), with resets, and logs one line for it.
+func (s *server) reset(h *half, why error) {
+	if why == nil {
+		why = errPeerClosed
+		if soerr, err := unix.GetsockoptInt(h.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
+			why = unix.Errno(soerr)
+		}
+	}
+	client, up := h.pair.halves[0], h.pair.halves[len(h.pair.halves)-1]
+	switch h {
+	case up:
+		if client == up {
+			s.p.logf("proxy: %s: %v; resetting it", client.addr, why)
+		} else {
+			s.p.logf("proxy: %s <-> %s: upstream: %v; resetting the client", client.addr, up.addr, why)
+		}
+	default:
+		s.p.logf("proxy: %s <-> %s: client: %v; resetting the upstream", client.addr, up.addr, why)
+	}
+	s.finish(h.pair, true)
+}
 
 // finish closes the sockets of a pair; reset sends RST (after an error or
 // reset on one side).
@@ -471,31 +554,64 @@ func (h *half) detach() error {
 
 // relay copies a connection in user space, both ways, with read/write
 // loops (io.Copy would splice). It is the fallback for clients that close
-// their side before they can be paired.
+// their side before they can be paired. As in the kernel path, a FIN
+// becomes a FIN and a reset (or any other failure) a reset: turning a
+// reset into a FIN would pass a truncated stream off as complete.
 func relay(a, b *net.TCPConn) {
 	var wg sync.WaitGroup
-	pump := func(dst, src *net.TCPConn) {
+	ends := [2]relayEnd{{conn: a}, {conn: b}}
+	pump := func(dst, src *relayEnd) {
 		defer wg.Done()
 		buf := make([]byte, 64<<10)
 		for {
-			n, err := src.Read(buf)
+			n, err := src.conn.Read(buf)
 			if n > 0 {
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					src.SetLinger(0)
-					src.Close()
+				if _, werr := dst.conn.Write(buf[:n]); werr != nil {
+					resetConn(src.conn)
 					return
 				}
 			}
+			if errors.Is(err, io.EOF) && !src.wasReset() {
+				dst.shut.Store(true)
+				dst.conn.CloseWrite()
+				return
+			}
 			if err != nil {
-				dst.CloseWrite()
+				// src was reset, or closed by the other pump after a
+				// failure: the other side learns of it the same way.
+				resetConn(dst.conn)
 				return
 			}
 		}
 	}
 	wg.Add(2)
-	go pump(b, a)
-	go pump(a, b)
+	go pump(&ends[1], &ends[0])
+	go pump(&ends[0], &ends[1])
 	wg.Wait()
 	a.Close()
 	b.Close()
+}
+
+// relayEnd is one connection of a relay.
+type relayEnd struct {
+	conn *net.TCPConn
+	shut atomic.Bool // the other end's FIN went out of it
+}
+
+// wasReset tells a reset from a FIN after a read returned EOF: the
+// kernel reports a reset's error once, to the first read or write after
+// it, and when the other pump's write took it, the read sees only EOF.
+// The TCP state tells, as in half.wasReset; shut records that the
+// socket's own writing side is shut down.
+func (e *relayEnd) wasReset() bool {
+	// The state first, then shut: the other pump sets shut before it
+	// shuts the socket down, so a socket that reached CLOSE through its
+	// own FIN always shows shut here.
+	return connState(e.conn) == tcpClose && !e.shut.Load()
+}
+
+// resetConn closes c with SO_LINGER 0, which sends RST.
+func resetConn(c *net.TCPConn) {
+	c.SetLinger(0)
+	c.Close()
 }
