@@ -113,15 +113,16 @@ func TestIntegrityProxy(t *testing.T) {
 	// map held a moment ago.
 	st := lastStats(t, r.stderr)
 	want := map[string]int64{"proxied": integrityConns + 1, // and the warm-up
-		"active": 0, "failed": 0, "conns": 0, "sockc_peers_conns": 0, "count.proxied": int64(proxied)}
+		"closed": integrityConns + 1, "active": 0, "failed": 0,
+		"conns": 0, "sockc_peers_conns": 0, "count.proxied": int64(proxied)}
 	for k, v := range want {
 		if got, ok := st[k]; !ok || got != v {
 			t.Errorf("final stats: %s=%d (present: %v), want %d", k, got, ok, v)
 		}
 	}
 	c := countPlans(res.Plans)
-	t.Logf("reliability: integrity proxy: %d connections, %d bytes verified, %d half-closes, %d resets, peak RSS %.1f MiB",
-		len(res.Plans), res.bytesVerified(), c.HalfCloses, c.Resets, float64(hwm)/mib)
+	t.Logf("reliability: integrity proxy: %d connections, %d bytes verified, %d half-closes, %d resets, peak RSS %.1f MiB; %d relayed in user space (a side closed before the pair was made)",
+		len(res.Plans), res.bytesVerified(), c.HalfCloses, c.Resets, float64(hwm)/mib, st["relayed"])
 }
 
 // reportLoad fails the test with every broken promise of a load (the

@@ -436,9 +436,15 @@ func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
 		st.Accepted += s.Accepted
 		st.Active += s.Active
 		st.FailedDials += s.FailedDials
+		st.Relayed += s.Relayed
+		st.Closed += s.Closed
 	}
 	if len(proxies) > 0 {
-		parts = append(parts, fmt.Sprintf("proxied=%d active=%d failed=%d", st.Accepted, st.Active, st.FailedDials))
+		// relayed: connections copied in user space because a side
+		// closed before the pair was made; an operator should see how
+		// much traffic misses the kernel path.
+		parts = append(parts, fmt.Sprintf("proxied=%d active=%d closed=%d relayed=%d failed=%d",
+			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials))
 	}
 	return "sockc: stats " + strings.Join(parts, " ")
 }
