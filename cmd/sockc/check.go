@@ -19,7 +19,13 @@ Warnings do not change the exit status.
 
 Exit status: 0 when every file is clean, 1 when a file has errors,
 2 for bad arguments or unreadable files.`,
-		Example: `  sockc check examples/*.sock`,
+		Example: `  $ printf 'sockhash m\non msg to m:\n    if local_port = 80: drop\n' > bad.sock
+  $ sockc check bad.sock
+  bad.sock:3:19: expected ":", found "="
+          if local_port = 80: drop
+                        ^
+      hint: use == to compare
+  $ sockc check examples/*.sock`,
 		Args:    argsFiles(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			failed := false

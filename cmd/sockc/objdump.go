@@ -18,8 +18,12 @@ func newObjdumpCmd() *cobra.Command {
 		Long: `objdump reads any BPF ELF object, sockc's or clang's, with cilium/ebpf's
 loader and prints its maps and programs, each instruction with the source
 line the object's BTF line info gives for it.`,
-		Example: `  sockc compile -o /tmp/proxy.o examples/proxy.sock
-  sockc objdump /tmp/proxy.o`,
+		Example: `  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock
+  $ sockc compile hello.sock
+  $ sockc objdump hello.o | head -3
+  map proxy: sockhash key 4 value 8 max 65535
+
+  program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg`,
 		Args: argsFiles(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])

@@ -70,8 +70,24 @@ programs attached to SOCKMAP and SOCKHASH maps: sk_msg, sk_skb and sockops.
     on msg to sockhash proxy: redirect key(remote_port)
 
 See docs/language.md for the language.`,
-		Example: `  sockc check examples/bypass.sock
-  sockc compile -S examples/proxy.sock`,
+		Example: `  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock
+  $ sockc check hello.sock
+  $ sockc compile hello.sock
+  $ sockc objdump hello.o
+  map proxy: sockhash key 4 value 8 max 65535
+
+  program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg
+     0: r2 = *(u32 *)(r1 +60)                  ; 1: on msg to sockhash proxy: redirect key(remote_port)
+     1: r2 = be32 r2
+     2: *(u32 *)(r10 -8) = r2
+     3: r2 = map[proxy] ll
+     5: r3 = r10
+     6: r3 += -8
+     7: w4 = 0
+     8: call bpf_msg_redirect_hash#71
+     9: w0 = 1
+    10: exit
+  $ sockc run examples/echo.sock --accept 127.0.0.1:7777    # as root`,
 		Version: version(),
 		// For "did you mean" on an unknown command (cobra's default
 		// applies only when cobra reports the error itself).

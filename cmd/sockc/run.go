@@ -62,9 +62,19 @@ gets SIGKILL too). Pins stay: the next run with the same --pin DIR
 replaces them. The command's cgroup stays, with whatever COMMAND started:
 the next sockc run kills that and removes the cgroup. Both say so on
 stderr.`,
-		Example: `  sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1
-  sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
-  sockc run examples/echo.sock --accept 127.0.0.1:7777`,
+		Example: `  # As root. An echo server in the kernel: every byte comes back unseen.
+  $ sockc run examples/echo.sock --accept 127.0.0.1:7777 &
+  sockc: accepting on 127.0.0.1:7777
+  sockc: ready
+  $ echo hello | socat - TCP:127.0.0.1:7777
+  hello
+  $ kill %1
+
+  # An in-kernel TCP proxy, with a line of statistics every 5 s.
+  $ sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
+
+  # Same-host bypass for iperf3 and its children, in a cgroup of their own.
+  $ sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1`,
 		Args: func(c *cobra.Command, args []string) error {
 			if n := c.ArgsLenAtDash(); n == 0 || len(args) == 0 {
 				return usageErrorf("run: missing FILE (see 'sockc run --help')")
