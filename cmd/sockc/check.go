@@ -26,7 +26,7 @@ Exit status: 0 when every file is clean, 1 when a file has errors,
                         ^
       hint: use == to compare
   $ sockc check examples/*.sock`,
-		Args:    argsFiles(1, -1),
+		Args: argsFiles(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			failed := false
 			for _, name := range args {
