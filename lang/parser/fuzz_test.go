@@ -224,7 +224,9 @@ func (tc *treeChecker) expr(e ast.Expr, parent ast.Node, prev *token.Pos) {
 	case *ast.BinaryExpr:
 		var p token.Pos
 		tc.expr(e.X, e, &p)
-		if e.OpPos < p || !strings.HasPrefix(tc.text(ast.Span{From: e.OpPos, To: e.End()}), e.Op) {
+		// A keyword operator may be miscased in the source ("And"):
+		// the parser reports that and parses it as the keyword.
+		if at := tc.text(ast.Span{From: e.OpPos, To: e.End()}); e.OpPos < p || len(at) < len(e.Op) || !strings.EqualFold(at[:len(e.Op)], e.Op) {
 			tc.fail(e, "operator %q not at %d", e.Op, e.OpPos)
 		}
 		p = e.OpPos + ast.OpLen(e.Op)
