@@ -20,7 +20,6 @@ import (
 	"time"
 
 	_ "github.com/sockc/sockc/internal/golden"
-	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/internal/probe"
 )
 
@@ -119,39 +118,7 @@ var readyRE = regexp.MustCompile(`^sockc: ready$`)
 // stopped with SIGTERM when the test ends, if still running.
 func start(t *testing.T, args ...string) *sockcRun {
 	t.Helper()
-	kerneltest.Require(t)
-	cmd := exec.Command(sockcBin, args...)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	cmd.Stdout = os.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &sockcRun{cmd: cmd, stderr: newLineLog(pr), done: make(chan error, 1)}
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		r.done <- err
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	ready := make(chan bool, 1)
-	go func() { _, ok := r.stderr.wait(readyRE); ready <- ok }()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatalf("sockc %v exited before ready:\n%s", args, r.stderr)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("sockc %v not ready after 60s:\n%s", args, r.stderr)
-	}
-	return r
+	return startWithStdio(t, nil, nil, os.Stdout, args...)
 }
 
 // addr returns the address printed on a line matching re.

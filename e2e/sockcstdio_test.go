@@ -24,9 +24,9 @@ func newPipe(t *testing.T) pipe {
 	return pipe{r, w}
 }
 
-// startWithStdio is start with the command's standard input and output
-// given (sockc hands them to the command it runs) and env added: it waits
-// for "sockc: ready" and stops sockc with SIGTERM when the test ends.
+// startWithStdio runs sockc with args, env added and the standard input
+// and output given (sockc hands them to the command it runs), and waits
+// for "sockc: ready"; sockc is stopped with SIGTERM when the test ends.
 func startWithStdio(t *testing.T, env []string, stdin io.Reader, stdout io.Writer, args ...string) *sockcRun {
 	t.Helper()
 	kerneltest.Require(t)
@@ -52,8 +52,15 @@ func startWithStdio(t *testing.T, env []string, stdin io.Reader, stdout io.Write
 			cmd.Process.Kill()
 		}
 	})
-	if _, ok := r.stderr.wait(readyRE); !ok {
-		t.Fatalf("sockc %v exited before ready:\n%s", args, r.stderr)
+	ready := make(chan bool, 1)
+	go func() { _, ok := r.stderr.wait(readyRE); ready <- ok }()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("sockc %v exited before ready:\n%s", args, r.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("sockc %v not ready after 60s:\n%s", args, r.stderr)
 	}
 	return r
 }
