@@ -232,6 +232,18 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			p.closed.Add(1)
 			return
 		}
+		if errors.Is(err, unix.EOPNOTSUPP) {
+			// An echo client that wrote and closed its side before
+			// it was paired (echo hi | socat ...): echo it in user
+			// space, or its bytes would be lost.
+			p.logf("proxy: %s closed or reset its side before it was paired; echoing it in user space", client.RemoteAddr())
+			p.relayed.Add(1)
+			p.active.Add(1)
+			echoRelay(client)
+			p.active.Add(-1)
+			p.closed.Add(1)
+			return
+		}
 		p.logf("proxy: %s: %v", client.RemoteAddr(), err)
 		client.Close()
 		up.Close()
@@ -590,6 +602,31 @@ func relay(a, b *net.TCPConn) {
 	wg.Wait()
 	a.Close()
 	b.Close()
+}
+
+// echoRelay is relay for a connection paired with itself: it writes back
+// what it reads, then passes the FIN or the reset on, the same way.
+func echoRelay(c *net.TCPConn) {
+	e := &relayEnd{conn: c}
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				resetConn(c)
+				return
+			}
+		}
+		if errors.Is(err, io.EOF) && !e.wasReset() {
+			c.CloseWrite()
+			c.Close()
+			return
+		}
+		if err != nil {
+			resetConn(c)
+			return
+		}
+	}
 }
 
 // relayEnd is one connection of a relay.
