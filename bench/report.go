@@ -106,8 +106,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 }
 
 func (d *DataPlane) writeMarkdown(b *strings.Builder) {
-	fmt.Fprintf(b, "%d rounds of %v per measurement; in each round every workload ran under every configuration in turn. "+
-		"Figures are the median over the rounds, with the range in brackets. Every byte was verified by its receiver.\n\n", d.Rounds, d.Duration)
+	rounds := fmt.Sprintf("%d rounds", d.Rounds)
+	if d.Rounds == 1 {
+		rounds = "1 round"
+	}
+	fmt.Fprintf(b, "%s of %v per measurement; in each round every workload ran under every configuration in turn. "+
+		"Figures are the median over the rounds, with the range in brackets. Every byte was verified by its receiver.\n\n", rounds, d.Duration)
 	peers := make([]string, 0, len(d.Peers))
 	for _, p := range d.Peers {
 		peers = append(peers, fmt.Sprintf("%s: %s (%s)", p.Program, cmp.Or(p.Version, "-"), p.Status))
