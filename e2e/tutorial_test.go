@@ -43,7 +43,7 @@ func TestTutorial(t *testing.T) {
 		pins = filepath.Join(kerneltest.PinDir(t), "tutorial")
 	}
 	sub := func(s string) string { return doc.substitute(s, ports, pins) }
-	sh := &tutorialShell{dir: clone, env: append(os.Environ(),
+	sh := &tutorialShell{dir: clone, env: append(readerEnv(),
 		"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))}
 
 	terms := map[string]*tutorialTerm{}
@@ -252,4 +252,21 @@ func mapStrings(in []string, f func(string) string) []string {
 		out[i] = f(s)
 	}
 	return out
+}
+
+// readerEnv is this process's environment without what make passes to
+// the commands it runs: under `make test` (CI), the tutorial's own `make
+// build` would otherwise run as a sub-make and print "Entering directory"
+// lines that a reader at a shell never sees.
+func readerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
