@@ -1,15 +1,12 @@
 package runtime_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/sockc/sockc/runtime"
 )
 
 // TestEchoClientClosesAtOnce: a client that writes and shuts its side
@@ -22,25 +19,11 @@ func TestEchoClientClosesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := load(t, "echo.sock", string(src))
-	m, err := rt.Map("echo_socks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &runtime.Proxy{Map: m, Logf: t.Logf}
-	ln := listen(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("proxy: %v", err)
-		}
-	})
+	p, addr := serveProxy(t, rt, "echo_socks", "")
 	const rounds = 200
 	for i := 0; i < rounds; i++ {
 		msg := fmt.Sprintf("hello %d\n", i)
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
