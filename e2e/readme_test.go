@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockc/sockc/internal/kerneltest"
+)
+
+const readmePath = "../README.md"
+
+// readmeNotRun lists, by their exact text, the README blocks TestReadme
+// does not run, and why. Any other block must be one the test knows how
+// to run, so a new block is either run or listed here with its reason.
+var readmeNotRun = map[string]string{
+	"make test": "it is the command CI runs (.ci/run); run from a test it runs, it would recurse",
+}
+
+// readmeCommandWords are the first words of the shell blocks' commands;
+// a block starting with any other word is a sockc program.
+var readmeCommandWords = []string{"make", "sockc", "bpftool", "rm", "sudo", "go"}
+
+var (
+	readmeFromRE = regexp.MustCompile(`from \[(examples/[\w.-]+\.sock)\]`)
+	readmePortRE = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
+	readmePinRE  = regexp.MustCompile(`/sys/fs/bpf/[\w.-]+`)
+	readmeTmpRE  = regexp.MustCompile(`(^|\s)/tmp/`)
+	makeEchoRE   = regexp.MustCompile(`^\t@echo "(== [^"]*)"$`)
+)
+
+// readmeBlock is one fenced block of README.md and the prose before it.
+type readmeBlock struct {
+	line  int // line of the opening fence
+	body  []string
+	prose string // the text between the previous block and this one
+}
+
+// readReadme returns the fenced blocks of a Markdown file.
+func readReadme(path string) ([]readmeBlock, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var blocks []readmeBlock
+	var cur *readmeBlock
+	var prose strings.Builder
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.HasPrefix(line, "```"):
+			cur = &readmeBlock{line: n, prose: prose.String()}
+			prose.Reset()
+		case cur != nil && line == "```":
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.body = append(cur.body, line)
+		default:
+			prose.WriteString(line + "\n")
+		}
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("%s:%d: block not closed", path, cur.line)
+	}
+	return blocks, sc.Err()
+}
+
+// TestReadme runs every fenced block of README.md as a reader would, in a
+// copy of the checkout with its bin on PATH after `make build`: program
+// blocks must check clean (and equal the example they say they come
+// from), command blocks run as written, with free ports, a temporary file
+// and a test pin directory in place of the ones shown. Only the blocks of
+// readmeNotRun are not run; a block the test cannot run fails it.
+func TestReadme(t *testing.T) {
+	kerneltest.Require(t)
+	for _, tool := range []string{"bash", "make", "go", "bpftool", "iperf3"} {
+		kerneltest.Tool(t, tool)
+	}
+	blocks, err := readReadme(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := kerneltest.Snapshot(t, "echo", "conns", "socks", "sockops")
+	clone := filepath.Join(t.TempDir(), "sockc")
+	if err := copyCheckout("..", clone); err != nil {
+		t.Fatal(err)
+	}
+	r := newReadmeRun(t, clone, blocks)
+	if out, code, err := r.sh.run("make build", 3*time.Minute); err != nil || code != 0 {
+		t.Fatalf("make build: exit status %d, %v\n%s", code, err, out)
+	}
+	t.Cleanup(func() {
+		for _, term := range r.terms {
+			term.kill()
+		}
+	})
+	unused := map[string]bool{}
+	for text := range readmeNotRun {
+		unused[text] = true
+	}
+	var executed, notRun int
+	for _, b := range blocks {
+		where := fmt.Sprintf("%s:%d", readmePath, b.line)
+		text := strings.Join(b.body, "\n")
+		if why, ok := readmeNotRun[text]; ok {
+			t.Logf("%s: not run: %s", where, why)
+			delete(unused, text)
+			notRun++
+			continue
+		}
+		if isCommandBlock(b.body) {
+			for i, line := range b.body {
+				if cmd := strings.TrimSpace(line); cmd != "" && !strings.HasPrefix(cmd, "#") {
+					r.command(fmt.Sprintf("%s:%d", readmePath, b.line+1+i), cmd)
+				}
+			}
+		} else {
+			r.program(where, b)
+		}
+		executed++
+	}
+	for text := range unused {
+		t.Errorf("readmeNotRun lists a block README.md no longer has: %q", text)
+	}
+	base.AwaitGone(t)
+	t.Logf("readme: %d blocks executed, %d commands run, %d not run (listed in readmeNotRun)", executed, r.commands, notRun)
+}
+
+// isCommandBlock reports whether a block is shell commands rather than a
+// sockc program, by the first word of its first line that is not a
+// comment.
+func isCommandBlock(body []string) bool {
+	for _, line := range body {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		return slices.Contains(readmeCommandWords, f[0])
+	}
+	return false
+}
+
+// readmeRun is the state of one run through the README.
+type readmeRun struct {
+	t        *testing.T
+	sh       *tutorialShell
+	clone    string
+	sub      func(string) string
+	terms    map[string]*tutorialTerm
+	commands int
+	source   string // the .sock file of the last `sockc compile`
+}
+
+func newReadmeRun(t *testing.T, clone string, blocks []readmeBlock) *readmeRun {
+	// The addresses, the bpffs directory and the /tmp files the commands
+	// use are replaced with free ports, a test pin directory and a test
+	// temporary directory, through the tutorial's substitution.
+	doc := &tutorialDoc{}
+	for _, b := range blocks {
+		for _, line := range b.body {
+			for _, m := range readmePortRE.FindAllStringSubmatch(line, -1) {
+				if !slices.Contains(doc.ports, m[1]) {
+					doc.ports = append(doc.ports, m[1])
+				}
+			}
+			for _, pin := range readmePinRE.FindAllString(line, -1) {
+				if doc.pins != "" && doc.pins != pin {
+					t.Fatalf("README.md uses two bpffs paths, %s and %s: the test substitutes one", doc.pins, pin)
+				}
+				doc.pins = pin
+			}
+		}
+	}
+	ports := freePorts(t, doc.ports)
+	pins := ""
+	if doc.pins != "" {
+		pins = filepath.Join(kerneltest.PinDir(t), filepath.Base(doc.pins))
+	}
+	tmp := t.TempDir()
+	return &readmeRun{
+		t:     t,
+		clone: clone,
+		terms: map[string]*tutorialTerm{},
+		sh: &tutorialShell{dir: clone, env: append(readerEnv(),
+			"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))},
+		sub: func(s string) string {
+			s = doc.substitute(s, ports, pins)
+			return readmeTmpRE.ReplaceAllString(s, "${1}"+tmp+"/")
+		},
+	}
+}
+
+// program checks a program block with `sockc check`, and, when the prose
+// before it says it comes from an example, that it is that example
+// without its comments.
+func (r *readmeRun) program(where string, b readmeBlock) {
+	t := r.t
+	t.Helper()
+	text := strings.Join(b.body, "\n") + "\n"
+	path := filepath.Join(t.TempDir(), "block.sock")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err := r.sh.run("sockc check "+path, time.Minute)
+	r.commands++
+	if err != nil || code != 0 || out != "" {
+		t.Fatalf("%s: neither a command TestReadme runs (first word one of %v) nor a sockc program that checks clean: sockc check: exit status %d, %v\n%s",
+			where, readmeCommandWords, code, err, out)
+	}
+	m := readmeFromRE.FindAllStringSubmatch(b.prose, -1)
+	if len(m) == 0 {
+		return
+	}
+	from := m[len(m)-1][1]
+	data, err := os.ReadFile(filepath.Join(r.clone, filepath.FromSlash(from)))
+	if err != nil {
+		t.Fatalf("%s: the block says it comes from %s: %v", where, from, err)
+	}
+	if want := uncommented(string(data)); text != want {
+		t.Fatalf("%s: the block differs from %s without its comments: copy one into the other\n--- README:\n%s--- %s:\n%s",
+			where, from, text, from, want)
+	}
+}
+
+// uncommented is a source file without its comment lines and the blank
+// lines at its start and end.
+func uncommented(src string) string {
+	var lines []string
+	for _, line := range strings.Split(src, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Trim(strings.Join(lines, "\n"), "\n") + "\n"
+}
+
+// command runs one command line of a README block.
+func (r *readmeRun) command(where, line string) {
+	t := r.t
+	t.Helper()
+	f := strings.Fields(line)
+	if i := slices.IndexFunc(f, func(w string) bool { return strings.HasPrefix(w, "#") }); i >= 0 {
+		f = f[:i]
+	}
+	cmd := r.sub(line)
+	r.commands++
+	switch {
+	case f[0] == "sudo":
+		t.Fatalf("%s: %s: CI runs as root and may have no sudo: say \"as root\" in the prose instead", where, line)
+	case len(f) == 2 && f[0] == "make" && f[1] == "demo":
+		out := r.runOK(where, cmd, 3*time.Minute)
+		want := demoHeaders(t, r.clone)
+		var got []string
+		for _, l := range splitLines(out) {
+			if strings.HasPrefix(l, "== ") {
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: %s printed the headers %q, want %q\n%s", where, line, got, want, out)
+		}
+	case len(f) > 2 && f[0] == "sockc" && f[1] == "run" && slices.Contains(f, "--"):
+		r.runUnder(where, line, f[slices.Index(f, "--")+1:])
+	case len(f) > 2 && f[0] == "sockc" && f[1] == "run":
+		r.server(where, line, cmd)
+	case len(f) > 2 && f[0] == "sockc" && f[1] == "compile":
+		r.runOK(where, cmd, time.Minute)
+		r.source = f[len(f)-1]
+	case len(f) > 2 && f[0] == "sockc" && (f[1] == "objdump" || f[1] == "check"):
+		r.runOK(where, cmd, time.Minute)
+	case len(f) > 3 && f[0] == "bpftool" && f[1] == "prog" && f[2] == "loadall":
+		r.runOK(where, cmd, time.Minute)
+	case len(f) > 3 && f[0] == "bpftool" && f[1] == "prog" && f[2] == "dump":
+		out := r.runOK(where, cmd, time.Minute)
+		if r.source == "" {
+			t.Fatalf("%s: %s: no `sockc compile` before it says which source the line info names", where, line)
+		}
+		// The README says the dump shows the .sock lines.
+		if want := "[file:" + r.source + " line_num:"; !strings.Contains(out, want) {
+			t.Fatalf("%s: %s: no %s annotation in the dump:\n%s", where, line, want, out)
+		}
+	case len(f) == 3 && f[0] == "rm" && f[1] == "-r" && strings.HasPrefix(f[2], kerneltest.BPFFSRoot+"/"):
+		r.runOK(where, cmd, time.Minute)
+		gone := strings.Fields(cmd)[2]
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Fatalf("%s: %s: %s is still there (%v)", where, line, gone, err)
+		}
+	default:
+		t.Fatalf("%s: %s: a command TestReadme cannot run: teach it to, or list the block in readmeNotRun with the reason", where, line)
+	}
+}
+
+// runOK runs a command to its end and wants exit status 0.
+func (r *readmeRun) runOK(where, cmd string, timeout time.Duration) string {
+	r.t.Helper()
+	out, code, err := r.sh.run(cmd, timeout)
+	if err != nil || code != 0 {
+		r.t.Fatalf("%s: $ %s: exit status %d, %v\n%s", where, cmd, code, err, out)
+	}
+	return out
+}
+
+// server starts a `sockc run` that serves until interrupted, waits for
+// its "sockc: ready", and stops it with ^C, which must exit 0.
+func (r *readmeRun) server(where, line, cmd string) {
+	t := r.t
+	t.Helper()
+	term, err := r.sh.start(where, cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	r.terms[where] = term
+	if lines, ok := term.await(func(l []string) bool { return slices.Contains(l, "sockc: ready") }, time.Minute); !ok {
+		t.Fatalf("%s: $ %s: never printed sockc: ready\n%s", where, cmd, strings.Join(lines, "\n"))
+	}
+	delete(r.terms, where)
+	lines, code, err := term.interrupt(30 * time.Second)
+	if err != nil || code != 0 {
+		t.Fatalf("%s: $ %s: exit status %d after ^C, %v\n%s", where, cmd, code, err, strings.Join(lines, "\n"))
+	}
+}
+
+// runUnder runs a `sockc run FILE -- COMMAND` line to its end. An iperf3
+// client needs its server: the test starts `iperf3 -s -1` on a free
+// loopback port first and points the client at it.
+func (r *readmeRun) runUnder(where, line string, inner []string) {
+	t := r.t
+	t.Helper()
+	cmd := r.sub(line)
+	if inner[0] != "iperf3" {
+		r.runOK(where, cmd, time.Minute)
+		return
+	}
+	if !slices.Contains(inner, "-c") || slices.Contains(inner, "-p") {
+		t.Fatalf("%s: %s: the test runs iperf3 clients with -c and the default port", where, line)
+	}
+	port := freePorts(t, []string{"iperf3"})["iperf3"]
+	srv, err := r.sh.start(where+" iperf3 -s", "exec iperf3 -s -1 -B 127.0.0.1 --forceflush -p "+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.terms[where+" iperf3 -s"] = srv
+	// iperf3 prints this once it listens.
+	if lines, ok := srv.await(func(l []string) bool {
+		return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "Server listening on "+port) })
+	}, time.Minute); !ok {
+		t.Fatalf("%s: the iperf3 server never listened\n%s", where, strings.Join(lines, "\n"))
+	}
+	out := r.runOK(where, cmd+" -p "+port, time.Minute)
+	if !strings.Contains(out, "iperf Done.") {
+		t.Fatalf("%s: $ %s -p %s: iperf3 did not run to completion\n%s", where, cmd, port, out)
+	}
+	// -1: the server exits after its one test.
+	lines, _ := srv.await(func([]string) bool { return false }, 30*time.Second)
+	select {
+	case <-srv.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: the iperf3 server still runs after its test\n%s", where, strings.Join(lines, "\n"))
+	}
+	delete(r.terms, where+" iperf3 -s")
+	if srv.err != nil {
+		t.Fatalf("%s: the iperf3 server: %v\n%s", where, srv.err, strings.Join(lines, "\n"))
+	}
+}
+
+// demoHeaders returns the "== " lines the Makefile's demo target echoes.
+func demoHeaders(t *testing.T, clone string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(clone, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "demo:"):
+			in = true
+		case in && !strings.HasPrefix(line, "\t"):
+			in = false
+		case in:
+			if m := makeEchoRE.FindStringSubmatch(line); m != nil {
+				heads = append(heads, m[1])
+			}
+		}
+	}
+	if len(heads) != 2 {
+		t.Fatalf("the Makefile's demo target echoes %d \"== \" headers, want 2: %q", len(heads), heads)
+	}
+	return heads
+}
