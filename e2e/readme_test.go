@@ -82,19 +82,12 @@ func readReadme(path string) ([]readmeBlock, error) {
 // readmeNotRun are not run; a block the test cannot run fails it.
 func TestReadme(t *testing.T) {
 	kerneltest.Require(t)
-	for _, tool := range []string{"bash", "make", "go", "bpftool", "iperf3"} {
-		kerneltest.Tool(t, tool)
-	}
 	blocks, err := readReadme(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := kerneltest.Snapshot(t, "echo", "conns", "socks", "sockops")
-	clone := filepath.Join(t.TempDir(), "sockc")
-	if err := copyCheckout("..", clone); err != nil {
-		t.Fatal(err)
-	}
-	r := newReadmeRun(t, clone, blocks)
+	clone, sh, base := readerCheckout(t, "bpftool", "iperf3")
+	r := newReadmeRun(t, clone, sh, blocks)
 	if out, code, err := r.sh.run("make build", 3*time.Minute); err != nil || code != 0 {
 		t.Fatalf("make build: exit status %d, %v\n%s", code, err, out)
 	}
@@ -160,7 +153,7 @@ type readmeRun struct {
 	source   string // the .sock file of the last `sockc compile`
 }
 
-func newReadmeRun(t *testing.T, clone string, blocks []readmeBlock) *readmeRun {
+func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []readmeBlock) *readmeRun {
 	// The addresses, the bpffs directory and the /tmp files the commands
 	// use are replaced with free ports, a test pin directory and a test
 	// temporary directory, through the tutorial's substitution.
@@ -190,8 +183,7 @@ func newReadmeRun(t *testing.T, clone string, blocks []readmeBlock) *readmeRun {
 		t:     t,
 		clone: clone,
 		terms: map[string]*tutorialTerm{},
-		sh: &tutorialShell{dir: clone, env: append(readerEnv(),
-			"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))},
+		sh:    sh,
 		sub: func(s string) string {
 			s = doc.substitute(s, ports, pins)
 			return readmeTmpRE.ReplaceAllString(s, "${1}"+tmp+"/")

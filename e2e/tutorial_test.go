@@ -25,26 +25,17 @@ const tutorialPath = "../docs/tutorial.md"
 // what the command printed. It fails when a shown output stops matching.
 func TestTutorial(t *testing.T) {
 	kerneltest.Require(t)
-	for _, tool := range []string{"bash", "make", "go", "socat", "bpftool"} {
-		kerneltest.Tool(t, tool)
-	}
 	doc, err := readTutorial(tutorialPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := kerneltest.Snapshot(t, "echo", "conns", "socks", "sockops")
-	clone := filepath.Join(t.TempDir(), "sockc")
-	if err := copyCheckout("..", clone); err != nil {
-		t.Fatal(err)
-	}
+	clone, sh, base := readerCheckout(t, "socat", "bpftool")
 	ports := freePorts(t, doc.ports)
 	pins := ""
 	if doc.pins != "" {
 		pins = filepath.Join(kerneltest.PinDir(t), "tutorial")
 	}
 	sub := func(s string) string { return doc.substitute(s, ports, pins) }
-	sh := &tutorialShell{dir: clone, env: append(readerEnv(),
-		"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))}
 
 	terms := map[string]*tutorialTerm{}
 	t.Cleanup(func() {
@@ -189,6 +180,26 @@ func writeTutorialFile(t *testing.T, where, clone string, b *tutorialBlock) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readerCheckout sets up what a reader of a document has: the tools it
+// uses (bash, make and go, and those named), a fresh copy of the checkout,
+// and a shell in it with the copy's bin first on PATH and the reader's
+// environment. base is the kernel's objects of sockc's names from before,
+// for AwaitGone at the end.
+func readerCheckout(t *testing.T, tools ...string) (clone string, sh *tutorialShell, base kerneltest.Baseline) {
+	t.Helper()
+	for _, tool := range append([]string{"bash", "make", "go"}, tools...) {
+		kerneltest.Tool(t, tool)
+	}
+	base = kerneltest.Snapshot(t, "echo", "conns", "socks", "sockops")
+	clone = filepath.Join(t.TempDir(), "sockc")
+	if err := copyCheckout("..", clone); err != nil {
+		t.Fatal(err)
+	}
+	sh = &tutorialShell{dir: clone, env: append(readerEnv(),
+		"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))}
+	return clone, sh, base
 }
 
 // copyCheckout copies the source tree at src to dst, without .git and
