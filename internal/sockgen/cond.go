@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+
+	"github.com/sockc/sockc/lang/check"
 )
 
 // cond is a condition of about size nodes.
@@ -110,25 +112,9 @@ func (g *gen) compare(op string, x, y expr) expr {
 	x, y = atLeast(x, precSum), atLeast(y, precSum)
 	e := binop(op, precCmp, x, y, tBool)
 	if x.konst && y.konst {
-		e.kbool, e.bval, e.extra = true, compareConst(op, x.val, y.val), 0
+		e.kbool, e.bval, e.extra = true, check.CompareConst(op, x.val, y.val), 0
 	}
 	return e
-}
-
-func compareConst(op string, x, y uint32) bool {
-	switch op {
-	case "==":
-		return x == y
-	case "!=":
-		return x != y
-	case "<":
-		return x < y
-	case "<=":
-		return x <= y
-	case ">":
-		return x > y
-	}
-	return x >= y
 }
 
 // inRange is x in LO..HI with literal bounds, LO <= HI, and HI a port

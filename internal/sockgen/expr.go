@@ -1,8 +1,7 @@
 package sockgen
 
 import (
-	"math"
-
+	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
 )
 
@@ -104,7 +103,7 @@ func (g *gen) arith(op string, x, y expr) expr {
 		y = g.intLit(y.val % 32)
 	}
 	if x.konst && y.konst {
-		if _, ok := fold(op, x.val, y.val); !ok {
+		if _, ok := check.Fold(op, x.val, y.val); !ok {
 			op = "^"
 		}
 	}
@@ -115,35 +114,10 @@ func (g *gen) arith(op string, x, y expr) expr {
 	e := binop(op, prec, atLeast(x, prec), atLeast(y, prec+1), tInt)
 	if x.konst && y.konst {
 		e.konst = true
-		e.val, _ = fold(op, x.val, y.val)
+		e.val, _ = check.Fold(op, x.val, y.val)
 		e.extra = 0
 	}
 	return e
-}
-
-func fold(op string, x, y uint32) (uint32, bool) {
-	a, b := uint64(x), uint64(y)
-	var v uint64
-	switch op {
-	case "+":
-		v = a + b
-	case "-":
-		if b > a {
-			return 0, false
-		}
-		v = a - b
-	case "&":
-		v = a & b
-	case "|":
-		v = a | b
-	case "^":
-		v = a ^ b
-	case "<<":
-		v = a << b
-	case ">>":
-		v = a >> b
-	}
-	return uint32(v), v <= math.MaxUint32
 }
 
 // num is a numeric expression (integer or port) of about size nodes.

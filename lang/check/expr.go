@@ -195,17 +195,22 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 	xv, xok := c.prog.Consts[e.X]
 	yv, yok := c.prog.Consts[e.Y]
 	if xok && yok {
-		v, ok := fold(e.Op, uint64(xv), uint64(yv))
+		v, ok := Fold(e.Op, xv, yv)
 		if !ok {
 			c.errorf(e, "constant expression overflows 32 bits")
 			return Invalid
 		}
-		c.prog.Consts[e] = uint32(v)
+		c.prog.Consts[e] = v
 	}
 	return c.set(e, Int)
 }
 
-func fold(op string, x, y uint64) (uint64, bool) {
+// Fold is the value of the constant expression x OP y for an arithmetic
+// operator (+ - & | ^ << >>, shift counts below 32), and false when the
+// result leaves the 32-bit range, which the checker reports as an error.
+// Tools that generate programs within the checker's rules use it too.
+func Fold(op string, x32, y32 uint32) (uint32, bool) {
+	x, y := uint64(x32), uint64(y32)
 	var v uint64
 	switch op {
 	case "+":
@@ -226,7 +231,7 @@ func fold(op string, x, y uint64) (uint64, bool) {
 	case ">>":
 		v = x >> y
 	}
-	return v, v <= math.MaxUint32
+	return uint32(v), v <= math.MaxUint32
 }
 
 func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
@@ -263,7 +268,7 @@ func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
 	xv, xok := c.prog.Consts[e.X]
 	yv, yok := c.prog.Consts[e.Y]
 	if xok && yok {
-		c.prog.Bools[e] = compareConst(e.Op, xv, yv)
+		c.prog.Bools[e] = CompareConst(e.Op, xv, yv)
 	}
 	return c.set(e, Bool)
 }
@@ -278,7 +283,8 @@ func (c *checker) portRange(port ast.Expr, t Type, other ast.Expr) {
 	}
 }
 
-func compareConst(op string, x, y uint32) bool {
+// CompareConst is the value of the constant comparison x OP y.
+func CompareConst(op string, x, y uint32) bool {
 	switch op {
 	case "==":
 		return x == y
