@@ -4,6 +4,7 @@ package ast
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/sockc/sockc/lang/token"
 )
@@ -86,6 +87,19 @@ type KeyType struct {
 	Span
 	Scalar     *Ident   // u32 or u64
 	Components []*Ident // (ip4, port, ...)
+}
+
+// String spells the key type as written in canonical form: "u32" or
+// "(ip4, port)".
+func (k *KeyType) String() string {
+	if k.Scalar != nil {
+		return k.Scalar.Name
+	}
+	names := make([]string, len(k.Components))
+	for i, c := range k.Components {
+		names[i] = c.Name
+	}
+	return "(" + strings.Join(names, ", ") + ")"
 }
 
 // Handler is `on HOOK [to MAP]: BODY`.

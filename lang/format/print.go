@@ -137,7 +137,7 @@ func mapDecl(d *ast.MapDecl) string {
 	}
 	var opts []opt
 	if d.Key != nil {
-		opts = append(opts, opt{d.Key.Pos(), "key " + keyType(d.Key)})
+		opts = append(opts, opt{d.Key.Pos(), "key " + d.Key.String()})
 	}
 	if d.Max != nil {
 		opts = append(opts, opt{d.Max.Pos(), "max " + d.Max.Raw})
@@ -151,17 +151,6 @@ func mapDecl(d *ast.MapDecl) string {
 		texts[i] = o.text
 	}
 	return s + ": " + strings.Join(texts, ", ")
-}
-
-func keyType(k *ast.KeyType) string {
-	if k.Scalar != nil {
-		return k.Scalar.Name
-	}
-	names := make([]string, len(k.Components))
-	for i, c := range k.Components {
-		names[i] = c.Name
-	}
-	return "(" + strings.Join(names, ", ") + ")"
 }
 
 func handlerHead(h *ast.Handler) string {

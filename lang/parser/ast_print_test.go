@@ -154,7 +154,7 @@ func declString(d ast.Decl) string {
 	case *ast.MapDecl:
 		out := d.Kind.String() + " " + d.Name.Name
 		if d.Key != nil {
-			out += " key " + keyTypeString(d.Key)
+			out += " key " + d.Key.String()
 		}
 		if d.Max != nil {
 			out += " max " + d.Max.Raw
@@ -181,17 +181,6 @@ func declString(d ast.Decl) string {
 		return "bad"
 	}
 	return fmt.Sprintf("<%T>", d)
-}
-
-func keyTypeString(k *ast.KeyType) string {
-	if k.Scalar != nil {
-		return k.Scalar.Name
-	}
-	names := make([]string, len(k.Components))
-	for i, c := range k.Components {
-		names[i] = c.Name
-	}
-	return "(" + strings.Join(names, ", ") + ")"
 }
 
 func fileString(f *ast.File) string {
