@@ -8,6 +8,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/cilium/ebpf"
 
@@ -106,10 +107,17 @@ func Build(filename string, src []byte) (out *Output, err error) {
 // programs are small: the largest that fits the limits of one program
 // (8192 instructions) is about 100 KB of source. The bound keeps the time
 // and memory of checking a hostile or mistaken input (a log file, a core
-// dump, a generated file gone wrong) to seconds and hundreds of
-// megabytes: the parser's worst case, one item of half a megabyte with a
-// syntax error, takes about 10 seconds.
+// dump, a generated file gone wrong) small: the parser's worst case at
+// this size, a broken file, takes about half a second
+// (lang/parser/hostile_test.go).
 const MaxSourceSize = 512 << 10
+
+// ReadSource reads a source file from r, but no more than one byte past
+// MaxSourceSize: enough for Build to say the file is too large, without
+// reading all of /dev/zero or a huge log into memory.
+func ReadSource(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, MaxSourceSize+1))
+}
 
 // checkSource rejects, with one diagnostic each, inputs that are not
 // sockc source at all and would otherwise bury the user under scanner
@@ -120,8 +128,8 @@ func checkSource(filename string, src []byte) error {
 	var msg, hint string
 	switch {
 	case len(src) > MaxSourceSize:
-		// No size: a reader may stop at MaxSourceSize+1 bytes (see the
-		// command line), and the message is the same for both.
+		// No size: ReadSource stops at MaxSourceSize+1 bytes, and the
+		// message is the same for any larger file.
 		msg = fmt.Sprintf("file too large: sockc reads at most %d bytes (%d KiB)", MaxSourceSize, MaxSourceSize>>10)
 		hint = "a sockc program is a few kilobytes; is this the right file?"
 	case bytes.HasPrefix(src, []byte(elf.ELFMAG)):

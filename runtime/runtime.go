@@ -102,7 +102,7 @@ func LoadFile(path string, opts Options) (*Runtime, error) {
 		}
 		return Load(spec, opts)
 	}
-	src, err := io.ReadAll(io.LimitReader(f, sockc.MaxSourceSize+1))
+	src, err := sockc.ReadSource(f)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -48,16 +47,16 @@ Exit status: 0 when every file is clean, 1 when a file has errors,
 	}
 }
 
-// readSource reads a .sock file for a command: at most one byte more than
-// sockc.MaxSourceSize, which is enough for the compiler to say the file is
-// too large, and keeps /dev/zero or a huge log from filling the memory.
+// readSource reads a .sock file for a command, through sockc.ReadSource
+// (so /dev/zero or a huge log cannot fill the memory); a file that cannot
+// be read is a usage error.
 func readSource(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
 	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, sockc.MaxSourceSize+1))
+	src, err := sockc.ReadSource(f)
 	if err != nil {
 		// A directory, say: the command line named the wrong thing.
 		return nil, usageErrorf("%v", err)
