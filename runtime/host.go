@@ -56,7 +56,9 @@ func explainAttach(err error) error {
 // root shell whose capabilities were dropped (a container, systemd's
 // CapabilityBoundingSet) is told more than "needs root".
 func explainPrivileges(what string, err error) error {
-	lacks := lackingBPFCaps()
+	// Unreadable capabilities count as none missing: the kernel's
+	// answer is then all there is to say.
+	lacks, _ := LackingCapabilities()
 	if len(lacks) == 0 {
 		return fmt.Errorf("%s was refused although this process has CAP_BPF and CAP_NET_ADMIN (kernel lockdown, a security module or seccomp may forbid BPF; before Linux 5.11, the memlock limit): %w", what, err)
 	}
@@ -84,20 +86,20 @@ func (e *privilegeError) Error() string {
 
 func (e *privilegeError) Unwrap() error { return e.err }
 
-// lackingBPFCaps names the capabilities missing from this thread's
-// effective set for loading and attaching sockc's programs: CAP_BPF for
-// any BPF object, CAP_NET_ADMIN for sockmaps, sk_msg, sk_skb and sockops.
-// CAP_SYS_ADMIN stands in for either, as in the kernel. Nil when nothing
-// is missing or the set cannot be read.
-func lackingBPFCaps() []string {
+// LackingCapabilities names the capabilities this thread's effective set
+// lacks for loading and attaching sockc's programs: CAP_BPF for any BPF
+// object, CAP_NET_ADMIN for sockmaps, sk_msg, sk_skb and sockops.
+// CAP_SYS_ADMIN stands in for either, as in the kernel. Empty when nothing
+// is missing; an error when the set cannot be read.
+func LackingCapabilities() ([]string, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return nil
+		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
 	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
 	if has(unix.CAP_SYS_ADMIN) {
-		return nil
+		return nil, nil
 	}
 	var lacks []string
 	if !has(unix.CAP_BPF) {
@@ -106,7 +108,7 @@ func lackingBPFCaps() []string {
 	if !has(unix.CAP_NET_ADMIN) {
 		lacks = append(lacks, "CAP_NET_ADMIN")
 	}
-	return lacks
+	return lacks, nil
 }
 
 // EnsureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf

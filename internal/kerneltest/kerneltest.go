@@ -6,9 +6,10 @@ package kerneltest
 
 import (
 	"os"
+	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/sockc/sockc/runtime"
 )
 
 // RequireEnv is the variable that makes kernel tests mandatory.
@@ -36,25 +37,16 @@ func Unavailable(t testing.TB, reason string) {
 }
 
 // missing says what the process lacks to load and attach sockc's
-// programs, from its effective capabilities (so that a root shell with
-// capabilities dropped is not taken for able), or "" if nothing.
-// CAP_SYS_ADMIN stands in for CAP_BPF and CAP_NET_ADMIN, as in the kernel.
+// programs, by the runtime's own rule (runtime.LackingCapabilities: the
+// effective set, so that a root shell with capabilities dropped is not
+// taken for able), or "" if nothing.
 func missing() string {
-	var hdr unix.CapUserHeader
-	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return "cannot read capabilities: " + err.Error()
-	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	if has(unix.CAP_SYS_ADMIN) {
-		return ""
-	}
-	if !has(unix.CAP_BPF) {
-		return "needs root or CAP_BPF"
-	}
-	if !has(unix.CAP_NET_ADMIN) {
-		return "needs CAP_NET_ADMIN"
+	lacks, err := runtime.LackingCapabilities()
+	switch {
+	case err != nil:
+		return "cannot " + err.Error()
+	case len(lacks) > 0:
+		return "needs root, or " + strings.Join(lacks, " and ")
 	}
 	return ""
 }
