@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockc/sockc/internal/kerneltest"
 )
 
 // faultRig is a `sockc run examples/proxy.sock -v` with two proxies: one
@@ -64,7 +66,7 @@ func (f *faultRig) alive(t *testing.T) {
 func (f *faultRig) released(t *testing.T) fdCounts {
 	t.Helper()
 	var fds fdCounts
-	await(t, 10*time.Second, func() (bool, string) {
+	kerneltest.Await(t, 10*time.Second, func() (bool, string) {
 		fds = openFDs(t, f.pid)
 		return fds.Sockets == f.listeners, fmt.Sprintf("sockc holds %d sockets; it listens on %d", fds.Sockets, f.listeners)
 	})

@@ -91,7 +91,7 @@ func TestIntegrityProxy(t *testing.T) {
 
 	// Every connection is over at both ends; sockc follows within a
 	// moment (it forwards the last FIN, then closes the pair).
-	await(t, 10*time.Second, func() (bool, string) {
+	kerneltest.Await(t, 10*time.Second, func() (bool, string) {
 		fds, conns, peers := openFDs(t, pid), pins.entries(t, "conns"), pins.entries(t, "sockc_peers_conns")
 		return fds == fds0 && conns == 0 && peers == 0,
 			fmt.Sprintf("sockc holds %+v descriptors (%+v before the load); map conns has %d sockets, sockc_peers_conns %d", fds, fds0, conns, peers)
@@ -189,7 +189,7 @@ func warmUp(t *testing.T, addr string, up net.Listener, pid int) fdCounts {
 	c.Close()
 	s.Close()
 	var fds fdCounts
-	await(t, 10*time.Second, func() (bool, string) {
+	kerneltest.Await(t, 10*time.Second, func() (bool, string) {
 		fds = openFDs(t, pid)
 		return fds.Sockets == listeners, fmt.Sprintf("after the warm-up connection, sockc holds %d sockets; %d listen", fds.Sockets, listeners)
 	})
@@ -258,7 +258,7 @@ func TestIntegrityBypass(t *testing.T) {
 	// The child has closed every connection: the sockets have left the
 	// map (a closed socket leaves it at once; the poll covers the
 	// kernel's deferred work), and sockc never held any.
-	await(t, 10*time.Second, func() (bool, string) {
+	kerneltest.Await(t, 10*time.Second, func() (bool, string) {
 		n := pins.entries(t, "socks")
 		return n == 0, fmt.Sprintf("map socks holds %d sockets after the load", n)
 	})

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -184,24 +183,15 @@ func (lo leftovers) check(t *testing.T, what string, l kernelLine) {
 	// Tests of other packages may make sockc cgroups meanwhile and remove
 	// them when they end; one of this run would stay. The kernel gives no
 	// event for a cgroup's removal, so this is a bounded poll.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
+	kerneltest.Await(t, 10*time.Second, func() (bool, string) {
 		var left []string
 		for cg := range sockcCgroups(t) {
 			if !lo.cgroups[cg] {
 				left = append(left, cg)
 			}
 		}
-		if len(left) == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: cgroups left: %v", what, left)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return len(left) == 0, fmt.Sprintf("%s: cgroups left: %v", what, left)
+	})
 }
 
 // attachedSockops counts the sockops programs attached to a cgroup.

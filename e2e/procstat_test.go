@@ -204,25 +204,6 @@ func ensureNoFile(t *testing.T, need uint64) {
 	t.Logf("raised the soft RLIMIT_NOFILE from %d to %d", old, need)
 }
 
-// await polls cond until it holds, and fails the test after limit with
-// what cond last said. For kernel state that changes without an event
-// (a socket freed, memory uncharged): a bounded poll of the condition
-// itself, as kerneltest.AwaitGone does.
-func await(t *testing.T, limit time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	end := time.Now().Add(limit)
-	for {
-		ok, what := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("after %v: %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 const mib = 1 << 20
 
 // awaitTCPMem waits for the kernel's TCP memory to come back to near

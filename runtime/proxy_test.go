@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/runtime"
 )
 
@@ -236,13 +238,10 @@ func TestProxyResetAfterFIN(t *testing.T) {
 	}
 	// The upstream sees the reset a moment before the proxy has closed
 	// both sockets and counted it: give it until a deadline.
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Stats().Active != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if st := p.Stats(); st.Active != 0 {
-		t.Errorf("stats %+v: the pair is still active 5s after the reset", st)
-	}
+	kerneltest.Await(t, 5*time.Second, func() (bool, string) {
+		st := p.Stats()
+		return st.Active == 0, fmt.Sprintf("stats %+v: the pair is still active after the reset", st)
+	})
 }
 
 // TestProxyListenerFails: Serve returns when its listener fails on its

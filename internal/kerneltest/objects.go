@@ -1,7 +1,6 @@
 package kerneltest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -102,17 +101,27 @@ func (b Baseline) New(t testing.TB) []string {
 // the condition itself.
 func (b Baseline) AwaitGone(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
+	Await(t, 10*time.Second, func() (bool, string) {
 		left := b.New(t)
-		if len(left) == 0 {
+		return len(left) == 0, fmt.Sprintf("still in the kernel: %v", left)
+	})
+}
+
+// Await polls cond every 20 ms until it holds, and fails the test after
+// limit with what cond last said. It is for kernel state that changes
+// without an event to wait on (a socket freed, a cgroup removed, memory
+// uncharged): a bounded poll of the condition itself.
+func Await(t testing.TB, limit time.Duration, cond func() (ok bool, what string)) {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for {
+		ok, what := cond()
+		if ok {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("still in the kernel: %v", left)
-		case <-time.After(20 * time.Millisecond):
+		if time.Now().After(end) {
+			t.Fatalf("after %v: %s", limit, what)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
