@@ -105,32 +105,37 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
 
 // writeOutput writes data to path. A regular file (or a new one) is
 // replaced atomically; a symlink is followed; anything else (a device such
-// as /dev/null, a pipe) is written in place, never replaced.
+// as /dev/null, a pipe) is written in place, never replaced. The error
+// names path and says why, without the temporary file's name.
 func writeOutput(path string, data []byte) error {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
+	if err := writeTo(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, cause(err))
+	}
+	return nil
+}
+
+func writeTo(path string, data []byte) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return writeFileAtomic(path, data, 0o644)
 	case err != nil:
-		return fmt.Errorf("write %s: %w", path, cause(err))
+		return err
 	case st.Mode().IsRegular():
 		return writeFileAtomic(path, data, st.Mode().Perm())
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, cause(err))
+		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, cause(err))
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, cause(err))
-	}
-	return nil
+	return f.Close()
 }
 
 // writeFileAtomic replaces path with data: it writes a temporary file in
@@ -138,16 +143,14 @@ func writeOutput(path string, data []byte) error {
 // see the old file or the new one, never a partial one. On error the
 // temporary file is removed.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, cause(err))
+		return err
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
-			err = fmt.Errorf("write %s: %w", path, cause(err))
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
