@@ -291,10 +291,16 @@ func TestRunWithoutBPFCapabilities(t *testing.T) {
 		{capProfile{name: "root-without-netadmin", drop: []uint{unix.CAP_NET_ADMIN, unix.CAP_SYS_ADMIN}, keep: []uint{unix.CAP_BPF, unix.CAP_PERFMON}}, "CAP_NET_ADMIN"},
 		{capProfile{name: "uid65534-without-any", uid: 65534}, "CAP_BPF and CAP_NET_ADMIN"},
 	}
+	refusal := func(lacks string) string {
+		return "sockc: loading BPF maps and programs needs root, or CAP_BPF with CAP_NET_ADMIN, and this process lacks " + lacks + ": "
+	}
+	if doc, want := documentedRefusal(t), refusal("CAP_BPF and CAP_NET_ADMIN"); doc != want {
+		t.Errorf("%s shows the message for a process without either capability as\n%s...\nthe test expects sockc to say\n%s...", reliabilityDoc, doc, want)
+	}
 	checked := 0
 	for _, pr := range profiles {
 		verifyProfile(t, pr.p)
-		want := "sockc: loading BPF maps and programs needs root, or CAP_BPF with CAP_NET_ADMIN, and this process lacks " + pr.lacks + ": "
+		want := refusal(pr.lacks)
 		for _, l := range fx.lines() {
 			what := pr.p.name + " " + l.name
 			lo := snapshotLeftovers(t)
@@ -437,4 +443,21 @@ func TestUnprivilegedCommandsMatchRoot(t *testing.T) {
 		}
 	}
 	t.Logf("reliability: privileges: %d of %d kernel-free command lines byte-identical as uid 65534 without capabilities", same, len(cases))
+}
+
+const reliabilityDoc = "../docs/reliability.md"
+
+// documentedRefusal returns the message that docs/reliability.md shows in
+// its one text block, up to the "..." that stands for the cause, so that
+// the test holds the doc to what sockc prints.
+func documentedRefusal(t *testing.T) string {
+	t.Helper()
+	blocks, err := readReadme(reliabilityDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 1 || len(blocks[0].body) != 1 || !strings.HasSuffix(blocks[0].body[0], ": ...") {
+		t.Fatalf("%s: want one block of one line ending \": ...\", the refusal message; found %d blocks", reliabilityDoc, len(blocks))
+	}
+	return strings.TrimSuffix(blocks[0].body[0], "...")
 }
