@@ -1,6 +1,7 @@
 package sockc_test
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -198,4 +199,164 @@ func TestPackageComments(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+var (
+	qualifiedRE = regexp.MustCompile(`\b([a-z]\w*)\.([A-Z]\w*)\b`)
+	diagPkgRE   = regexp.MustCompile(`(?:^|\s)((?:lang|internal)/\w+|runtime)\b`)
+	goFileRE    = regexp.MustCompile(`\b\w+\.go\b`)
+	fieldsRE    = regexp.MustCompile(`^\s*\*?([a-z]\w*)\.([A-Z]\w*)\s+([A-Z]\w*(?:, [A-Z]\w*)+)(?:;|$)`)
+)
+
+// TestArchitectureDiagram holds the pipeline diagram, the doc's one
+// fenced block, to the code: every pkg.Name it shows, for a package of
+// the module, is a top-level name of that package; the fields listed
+// after a type are fields of it; every package path in the right-hand
+// column is a package; and every .go file on a line is a file of that
+// line's package. Names of other modules (lexer.Token, ebpf.CollectionSpec)
+// are left to their modules.
+func TestArchitectureDiagram(t *testing.T) {
+	_, doc := docCodeSpans(t)
+	blocks := fenceRE.FindAllString(doc, -1)
+	if len(blocks) != 1 {
+		t.Fatalf("%s has %d fenced blocks; the test reads one, the pipeline diagram", architectureDoc, len(blocks))
+	}
+	dirOf := map[string]string{} // package name: directory
+	isPkg := map[string]bool{}
+	for _, p := range goPackages(t) {
+		isPkg[p] = true
+		dirOf[filepath.Base(p)] = p
+	}
+	dirOf["sockc"] = "." // the root package, not the command cmd/sockc
+	decls := map[string]map[string]ast.Node{}
+	lookup := func(pkg, name string) ast.Node {
+		if decls[pkg] == nil {
+			decls[pkg] = packageDecls(t, dirOf[pkg])
+		}
+		return decls[pkg][name]
+	}
+	checked := 0
+	for _, line := range strings.Split(blocks[0], "\n") {
+		for _, m := range qualifiedRE.FindAllStringSubmatch(line, -1) {
+			pkg, name := m[1], m[2]
+			if _, ours := dirOf[pkg]; !ours {
+				continue
+			}
+			checked++
+			if lookup(pkg, name) == nil {
+				t.Errorf("%s: the diagram shows %s.%s; package %s has no such name", architectureDoc, pkg, name, dirOf[pkg])
+			}
+		}
+		if m := fieldsRE.FindStringSubmatch(line); m != nil {
+			if _, ours := dirOf[m[1]]; ours {
+				for _, field := range strings.Split(m[3], ", ") {
+					checked++
+					if !structHasField(lookup(m[1], m[2]), field) {
+						t.Errorf("%s: the diagram lists %s as a field of %s.%s; it is not one", architectureDoc, field, m[1], m[2])
+					}
+				}
+			}
+		}
+		var linePkg string
+		for _, m := range diagPkgRE.FindAllStringSubmatch(line, -1) {
+			checked++
+			linePkg = m[1]
+			if !isPkg[linePkg] {
+				t.Errorf("%s: the diagram names package %s, which does not exist", architectureDoc, linePkg)
+			}
+		}
+		for _, file := range goFileRE.FindAllString(line, -1) {
+			checked++
+			dir := "."
+			if linePkg != "" {
+				dir = linePkg
+			}
+			if _, err := os.Stat(filepath.Join(filepath.FromSlash(dir), file)); err != nil {
+				t.Errorf("%s: the diagram names %s on the line of package %s: %v", architectureDoc, file, dir, err)
+			}
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d names of the diagram checked: has it lost them, or the test its patterns?", checked)
+	}
+	t.Logf("architecture: names in the pipeline diagram checked against the code: %d", checked)
+}
+
+// packageDecls returns the top-level declarations of the package in dir,
+// without its tests and methods: a *ast.FuncDecl, *ast.TypeSpec or
+// *ast.ValueSpec by name.
+func packageDecls(t *testing.T, dir string) map[string]ast.Node {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(filepath.FromSlash(dir), "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	out := map[string]ast.Node{}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					out[d.Name.Name] = d
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						out[s.Name.Name] = s
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							out[n.Name] = s
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// structHasField reports whether decl declares a struct type with the
+// named field.
+func structHasField(decl ast.Node, field string) bool {
+	ts, ok := decl.(*ast.TypeSpec)
+	if !ok {
+		return false
+	}
+	st, ok := ts.Type.(*ast.StructType)
+	if !ok {
+		return false
+	}
+	for _, f := range st.Fields.List {
+		for _, n := range f.Names {
+			if n.Name == field {
+				return true
+			}
+		}
+		if len(f.Names) == 0 && embeddedName(f.Type) == field {
+			return true
+		}
+	}
+	return false
+}
+
+// embeddedName is the field name of an embedded field of type e.
+func embeddedName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.StarExpr:
+		return embeddedName(e.X)
+	case *ast.SelectorExpr:
+		return e.Sel.Name
+	case *ast.Ident:
+		return e.Name
+	}
+	return ""
 }
