@@ -41,7 +41,7 @@ printf '%s\n' "$@" > "$HOME/code-args"
 // --install-extension` was given; bat lists sockc and highlights an
 // example it printed plain before.
 func TestEditorsReadme(t *testing.T) {
-	blocks, err := readReadme(editorsReadmePath)
+	blocks, err := readFencedBlocks(editorsReadmePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -452,7 +452,7 @@ const reliabilityDoc = "../docs/reliability.md"
 // the test holds the doc to what sockc prints.
 func documentedRefusal(t *testing.T) string {
 	t.Helper()
-	blocks, err := readReadme(reliabilityDoc)
+	blocks, err := readFencedBlocks(reliabilityDoc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,29 +35,30 @@ var (
 	makeEchoRE   = regexp.MustCompile(`^\t@echo "(== [^"]*)"$`)
 )
 
-// readmeBlock is one fenced block of README.md and the prose before it.
-type readmeBlock struct {
+// fencedBlock is one fenced block of a Markdown file and the prose before it.
+type fencedBlock struct {
 	line  int // line of the opening fence
 	body  []string
 	prose string // the text between the previous block and this one
 }
 
-// readReadme returns the fenced blocks of a Markdown file.
-func readReadme(path string) ([]readmeBlock, error) {
+// readFencedBlocks returns the fenced blocks of a Markdown file: README.md,
+// editors/README.md, docs/reliability.md.
+func readFencedBlocks(path string) ([]fencedBlock, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var blocks []readmeBlock
-	var cur *readmeBlock
+	var blocks []fencedBlock
+	var cur *fencedBlock
 	var prose strings.Builder
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
 		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &readmeBlock{line: n, prose: prose.String()}
+			cur = &fencedBlock{line: n, prose: prose.String()}
 			prose.Reset()
 		case cur != nil && line == "```":
 			blocks = append(blocks, *cur)
@@ -82,7 +83,7 @@ func readReadme(path string) ([]readmeBlock, error) {
 // readmeNotRun are not run; a block the test cannot run fails it.
 func TestReadme(t *testing.T) {
 	kerneltest.Require(t)
-	blocks, err := readReadme(readmePath)
+	blocks, err := readFencedBlocks(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ type readmeRun struct {
 	source   string // the .sock file of the last `sockc compile`
 }
 
-func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []readmeBlock) *readmeRun {
+func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []fencedBlock) *readmeRun {
 	// The addresses, the bpffs directory and the /tmp files the commands
 	// use are replaced with free ports, a test pin directory and a test
 	// temporary directory, through the tutorial's substitution.
@@ -194,7 +195,7 @@ func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []readme
 // program checks a program block with `sockc check`, and, when the prose
 // before it says it comes from an example, that it is that example
 // without its comments.
-func (r *readmeRun) program(where string, b readmeBlock) {
+func (r *readmeRun) program(where string, b fencedBlock) {
 	t := r.t
 	t.Helper()
 	text := strings.Join(b.body, "\n") + "\n"
