@@ -1,7 +1,6 @@
 package sockc_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"reflect"
@@ -59,31 +58,15 @@ type ebnfBlock struct {
 
 // ebnfBlocks returns the ```ebnf blocks of a Markdown text.
 func ebnfBlocks(text string) ([]ebnfBlock, error) {
-	var blocks []ebnfBlock
-	var cur *ebnfBlock
-	var body strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(text))
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		switch {
-		case cur == nil && strings.TrimSpace(line) == "```ebnf":
-			cur = &ebnfBlock{line: n}
-			body.Reset()
-		case cur != nil && strings.TrimSpace(line) == "```":
-			cur.src = body.String()
-			blocks = append(blocks, *cur)
-			cur = nil
-		case cur != nil:
-			body.WriteString(line + "\n")
-		}
-	}
-	if err := sc.Err(); err != nil {
+	fences, err := markdownFences(languageDoc, text)
+	if err != nil {
 		return nil, err
 	}
-	if cur != nil {
-		return nil, fmt.Errorf("%s:%d: ebnf block not closed", languageDoc, cur.line)
+	var blocks []ebnfBlock
+	for _, f := range fences {
+		if f.lang == "ebnf" {
+			blocks = append(blocks, ebnfBlock{line: f.line, src: f.body})
+		}
 	}
 	return blocks, nil
 }

@@ -1,9 +1,7 @@
 package sockc_test
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,37 +24,16 @@ var expectRE = regexp.MustCompile(`^<!-- (error|warning): (.*) -->$`)
 // <!-- warning: ... --> line that follows each error or warning block.
 func readDocBlocks(t *testing.T, path string) []docBlock {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var blocks []docBlock
-	var cur *docBlock
-	var body strings.Builder
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		switch {
-		case cur == nil && strings.HasPrefix(line, "```sock"):
-			cur = &docBlock{line: n, kind: strings.TrimPrefix(line, "```")}
-			body.Reset()
-		case cur != nil && line == "```":
-			cur.src = body.String()
-			blocks = append(blocks, *cur)
-			cur = nil
-		case cur != nil:
-			body.WriteString(line + "\n")
-		case len(blocks) > 0 && blocks[len(blocks)-1].want == "" && blocks[len(blocks)-1].kind != "sock":
-			if m := expectRE.FindStringSubmatch(line); m != nil {
-				blocks[len(blocks)-1].want = m[2]
-			}
+	for _, f := range readFences(t, path) {
+		if !strings.HasPrefix(f.lang, "sock") {
+			continue
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		b := docBlock{line: f.line, kind: f.lang, src: f.body}
+		if m := expectRE.FindStringSubmatch(f.next); m != nil && b.kind != "sock" {
+			b.want = m[2]
+		}
+		blocks = append(blocks, b)
 	}
 	return blocks
 }

@@ -1,7 +1,6 @@
 package sockc_test
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -40,46 +39,22 @@ var checkedRE = regexp.MustCompile(`^<!-- checked: (.*) -->$`)
 // as "input of the next block".
 func readTextBlocks(t *testing.T, path string) []textBlock {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var blocks []textBlock
-	var lang, input string
-	var body strings.Builder
-	inBlock, start, last := false, 0, -1 // last: index of the text block just closed
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+	input := ""
+	for _, f := range readFences(t, path) {
 		switch {
-		case !inBlock && strings.HasPrefix(line, "```"):
-			inBlock, start, lang = true, n, strings.TrimPrefix(line, "```")
-			body.Reset()
-			last = -1
-		case inBlock && line == "```":
-			inBlock = false
-			switch {
-			case lang == "text":
-				blocks = append(blocks, textBlock{line: start, body: body.String(), input: input})
-				last = len(blocks) - 1
-			case strings.HasPrefix(lang, "sock"):
-				input = body.String()
+		case f.lang == "text":
+			b := textBlock{line: f.line, body: f.body, input: input}
+			if m := checkedRE.FindStringSubmatch(f.next); m != nil {
+				b.checked = m[1]
 			}
-		case inBlock:
-			body.WriteString(line + "\n")
-		case last >= 0 && strings.TrimSpace(line) != "":
-			if m := checkedRE.FindStringSubmatch(line); m != nil {
-				blocks[last].checked = m[1]
-				if m[1] == "input of the next block" {
-					input = blocks[last].body
-				}
+			if b.checked == "input of the next block" {
+				input = f.body
 			}
-			last = -1
+			blocks = append(blocks, b)
+		case strings.HasPrefix(f.lang, "sock"):
+			input = f.body
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return blocks
 }
@@ -450,19 +425,10 @@ func sameSet(a, b []string) bool {
 // docs_test.go, ebnf by docs_ebnf_test.go, text here), so that no block
 // goes unchecked.
 func TestLanguageDocBlockKinds(t *testing.T) {
-	doc, err := os.ReadFile("docs/language.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	known := []string{"sock", "sock-error", "sock-warning", "ebnf", "text"}
-	open := false
-	for n, line := range strings.Split(string(doc), "\n") {
-		if !strings.HasPrefix(line, "```") {
-			continue
+	for _, f := range readFences(t, "docs/language.md") {
+		if !slices.Contains(known, f.lang) {
+			t.Errorf("docs/language.md:%d: a block of kind %q, which no test reads; use one of %v", f.line, f.lang, known)
 		}
-		if !open && !slices.Contains(known, line[3:]) {
-			t.Errorf("docs/language.md:%d: a block of kind %q, which no test reads; use one of %v", n+1, line[3:], known)
-		}
-		open = !open
 	}
 }
