@@ -7,7 +7,11 @@ GO ?= go
 
 all: build
 
+# The modules are fetched first, and silently, so that a first build prints
+# what every later one does (go build would add a "go: downloading" line per
+# module).
 build:
+	$(GO) mod download
 	$(GO) build -o bin/sockc ./cmd/sockc
 
 test: vet fmt-check

@@ -25,7 +25,7 @@ var readmeNotRun = map[string]string{
 
 // readmeCommandWords are the first words of the shell blocks' commands;
 // a block starting with any other word is a sockc program.
-var readmeCommandWords = []string{"make", "sockc", "bpftool", "rm", "sudo", "go"}
+var readmeCommandWords = []string{"make", "export", "sockc", "bpftool", "rm", "sudo", "go"}
 
 var (
 	readmeFromRE = regexp.MustCompile(`from \[(examples/[\w.-]+\.sock)\]`)
@@ -76,7 +76,7 @@ func readFencedBlocks(path string) ([]fencedBlock, error) {
 }
 
 // TestReadme runs every fenced block of README.md as a reader would, in a
-// copy of the checkout with its bin on PATH after `make build`: program
+// copy of the checkout, in one shell whose exports last: program
 // blocks must check clean (and equal the example they say they come
 // from), command blocks run as written, with free ports, a temporary file
 // and a test pin directory in place of the ones shown. Only the blocks of
@@ -89,9 +89,6 @@ func TestReadme(t *testing.T) {
 	}
 	clone, sh, base := readerCheckout(t, "bpftool", "iperf3")
 	r := newReadmeRun(t, clone, sh, blocks)
-	if out, code, err := r.sh.run("make build", 3*time.Minute); err != nil || code != 0 {
-		t.Fatalf("make build: exit status %d, %v\n%s", code, err, out)
-	}
 	t.Cleanup(func() {
 		for _, term := range r.terms {
 			term.kill()
@@ -203,7 +200,9 @@ func (r *readmeRun) program(where string, b fencedBlock) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, code, err := r.sh.run("sockc check "+path, time.Minute)
+	// The test's own sockc checks it: a program block is not a command
+	// the reader runs, and may come before the README builds sockc.
+	out, code, err := r.sh.run(sockcBin+" check "+path, time.Minute)
 	r.commands++
 	if err != nil || code != 0 || out != "" {
 		t.Fatalf("%s: neither a command TestReadme runs (first word one of %v) nor a sockc program that checks clean: sockc check: exit status %d, %v\n%s",
@@ -261,6 +260,13 @@ func (r *readmeRun) command(where, line string) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: %s printed the headers %q, want %q\n%s", where, line, got, want, out)
 		}
+	case len(f) == 2 && f[0] == "make" && f[1] == "build":
+		r.runOK(where, cmd, 3*time.Minute)
+		if _, err := os.Stat(filepath.Join(r.clone, "bin", "sockc")); err != nil {
+			t.Fatalf("%s: %s: %v", where, line, err)
+		}
+	case f[0] == "export":
+		r.runOK(where, cmd, time.Minute)
 	case len(f) > 2 && f[0] == "sockc" && f[1] == "run" && slices.Contains(f, "--"):
 		r.runUnder(where, line, f[slices.Index(f, "--")+1:])
 	case len(f) > 2 && f[0] == "sockc" && f[1] == "run":

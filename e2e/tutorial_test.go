@@ -184,8 +184,7 @@ func writeTutorialFile(t *testing.T, where, clone string, b *tutorialBlock) {
 
 // readerCheckout sets up what a reader of a document has: the tools it
 // uses (bash, make and go, and those named), a fresh copy of the checkout,
-// and a shell in it with the copy's bin first on PATH and the reader's
-// environment. base is the kernel's objects of sockc's names from before,
+// and a shell in it with the reader's environment and empty Go caches. base is the kernel's objects of sockc's names from before,
 // for AwaitGone at the end.
 func readerCheckout(t *testing.T, tools ...string) (clone string, sh *tutorialShell, base kerneltest.Baseline) {
 	t.Helper()
@@ -197,13 +196,23 @@ func readerCheckout(t *testing.T, tools ...string) (clone string, sh *tutorialSh
 	if err := copyCheckout("..", clone); err != nil {
 		t.Fatal(err)
 	}
+	// A reader's Go has no module or build cache yet and none of this
+	// machine's go env settings, so the document's first build must show
+	// what a first build prints. bin is not on PATH: the document's own
+	// export line puts it there (tutorialShell.run keeps exports).
+	goHome := t.TempDir()
 	sh = &tutorialShell{dir: clone, env: append(readerEnv(),
-		"PATH="+filepath.Join(clone, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))}
+		"GOENV=off",
+		"GOFLAGS=-modcacherw", // so that the test can remove the cache
+		"GOMODCACHE="+filepath.Join(goHome, "mod"),
+		"GOCACHE="+filepath.Join(goHome, "cache"),
+	)}
 	return clone, sh, base
 }
 
-// copyCheckout copies the source tree at src to dst, without .git and
-// build outputs: what a fresh clone holds.
+// copyCheckout copies the source tree at src to dst, .git included (go
+// build stamps the binary from it, as in a reader's clone), without build
+// outputs: what a fresh clone holds.
 func copyCheckout(src, dst string) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -213,7 +222,7 @@ func copyCheckout(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (rel == ".git" || rel == "bin") {
+		if d.IsDir() && rel == "bin" {
 			return filepath.SkipDir
 		}
 		target := filepath.Join(dst, rel)

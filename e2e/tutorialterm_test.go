@@ -34,9 +34,14 @@ func (sh *tutorialShell) command(ctx context.Context, line string) *exec.Cmd {
 }
 
 // run runs one command to its end and returns its output and exit status.
+// An "export" line changes the environment of the commands after it, as
+// in the reader's shell.
 func (sh *tutorialShell) run(line string, timeout time.Duration) (string, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if strings.HasPrefix(line, "export ") {
+		return sh.export(ctx, line)
+	}
 	cmd := sh.command(ctx, line)
 	var out strings.Builder
 	w := &lockedWriter{w: &out}
@@ -50,6 +55,31 @@ func (sh *tutorialShell) run(line string, timeout time.Duration) (string, int, e
 		return out.String(), ee.ExitCode(), nil
 	}
 	return out.String(), 0, err
+}
+
+// export runs an export line and takes the environment it leaves as the
+// shell's from then on.
+func (sh *tutorialShell) export(ctx context.Context, line string) (string, int, error) {
+	cmd := sh.command(ctx, line+" && env -0")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stderr.String(), ee.ExitCode(), nil
+	} else if err != nil {
+		return stderr.String(), -1, err
+	}
+	var env []string
+	for _, kv := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		switch name, _, _ := strings.Cut(kv, "="); name {
+		case "_", "SHLVL", "PWD", "OLDPWD": // bash's own, per process
+		default:
+			env = append(env, kv)
+		}
+	}
+	sh.env = env
+	return stderr.String(), 0, nil
 }
 
 type lockedWriter struct {
