@@ -23,12 +23,21 @@ type fmtCase struct {
 	clean bool // it compiles: formatting must keep the program
 }
 
-// fmtCases collects the examples, the golden files and the sock blocks of
-// docs/language.md.
+// sourcePatterns are the .sock files of the repository, by directory.
+var sourcePatterns = []string{
+	"examples/*.sock",
+	filepath.Join(goldenDir, "*.sock"),
+	"e2e/testdata/*.sock",
+	"runtime/testdata/scenarios/*.sock",
+}
+
+// fmtCases collects every .sock file of the repository and the programs
+// of the docs: the sock blocks of docs/language.md and docs/tutorial.md,
+// and the README's program blocks (the ones that check clean).
 func fmtCases(t *testing.T) []fmtCase {
 	t.Helper()
 	var cases []fmtCase
-	for _, pattern := range []string{"examples/*.sock", filepath.Join(goldenDir, "*.sock")} {
+	for _, pattern := range sourcePatterns {
 		files, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
@@ -41,16 +50,25 @@ func fmtCases(t *testing.T) []fmtCase {
 			cases = append(cases, fmtCase{path, src, !strings.HasPrefix(filepath.Base(path), "err_")})
 		}
 	}
-	for _, b := range readDocBlocks(t, "docs/language.md") {
-		if b.kind == "sock" {
-			cases = append(cases, fmtCase{fmt.Sprintf("docs/language.md:%d", b.line), []byte(b.src), true})
+	for _, doc := range []string{"docs/language.md", "docs/tutorial.md", "README.md"} {
+		for _, f := range readFences(t, doc) {
+			lang, _, _ := strings.Cut(f.lang, " ")
+			clean := !sockc.Check("block.sock", []byte(f.body)).HasErrors()
+			// The tutorial's sock blocks include the mistake it shows
+			// the checker catching; it must still format.
+			if lang == "sock" || doc == "README.md" && lang == "" && clean {
+				cases = append(cases, fmtCase{fmt.Sprintf("%s:%d", doc, f.line), []byte(f.body), clean})
+			}
 		}
+	}
+	if len(cases) < 100 {
+		t.Fatalf("found %d sources to format; the repository has more", len(cases))
 	}
 	return cases
 }
 
-// TestFormatKeepsPrograms formats every example, golden file and sock
-// block of the reference: the output formats to itself, and a file that
+// TestFormatKeepsPrograms formats every .sock file of the repository and
+// every program of the docs: the output formats to itself, and a file that
 // compiles compiles to the same maps and instructions after formatting.
 // Files that do not parse must be refused with their diagnostics.
 func TestFormatKeepsPrograms(t *testing.T) {
@@ -93,25 +111,28 @@ func TestFormatKeepsPrograms(t *testing.T) {
 	}
 }
 
-// TestExamplesFormatted checks that the examples are in canonical form.
-func TestExamplesFormatted(t *testing.T) {
-	files, err := filepath.Glob("examples/*.sock")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no examples: %v", err)
-	}
-	for _, path := range files {
-		src, err := os.ReadFile(path)
+// TestSourcesFormatted: every .sock file of the repository and every
+// program of the docs is in canonical form, as sockc fmt writes it, so
+// that what readers copy is what the formatter would give them. The
+// golden files are exempt: some are irregular on purpose, to test the
+// formatter and the scanner.
+func TestSourcesFormatted(t *testing.T) {
+	checked := 0
+	for _, c := range fmtCases(t) {
+		if strings.HasPrefix(c.name, goldenDir) {
+			continue
+		}
+		out, err := format.Source(c.name, c.src)
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("format %s: %v", c.name, err)
+			continue
 		}
-		out, err := format.Source(path, src)
-		if err != nil {
-			t.Fatalf("format %s: %v", path, err)
+		if string(out) != string(c.src) {
+			t.Errorf("%s is not formatted (sockc fmt gives):\n%s", c.name, out)
 		}
-		if string(out) != string(src) {
-			t.Errorf("%s is not formatted (run sockc fmt -w %s):\n%s", path, path, out)
-		}
+		checked++
 	}
+	t.Logf("format: %d sources and doc programs in canonical form", checked)
 }
 
 // specText describes a compiled file without its source lines: the maps,
