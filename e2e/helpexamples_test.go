@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,15 +26,17 @@ import (
 // with free loopback ports and a test pin directory in place of those
 // shown. A step's shown output must be what it prints; a "sockc run"
 // ending in & must print what is shown under it before the next step, and
-// `kill %N` must end that job with status 0. cmd/sockc's TestHelpExamples
-// runs the examples without root steps.
+// `kill %N` must end that job with status 0; at the end no job may run
+// and no bpffs path the example names may remain. cmd/sockc's
+// TestHelpExamples runs the examples without root steps.
 func TestHelpExamplesAsRoot(t *testing.T) {
 	kerneltest.Require(t)
 	for _, tool := range []string{"bash", "socat", "iperf3", "bpftool"} {
 		kerneltest.Tool(t, tool)
 	}
 	ran := 0
-	for _, name := range sockcCommands(t) {
+	names := sockcCommands(t)
+	for _, name := range names {
 		help := sockcHelp(t, name)
 		steps := helpexample.Parse(helpexample.FromHelp(help))
 		if !slices.ContainsFunc(steps, func(s helpexample.Step) bool { return s.Root }) {
@@ -43,28 +47,39 @@ func TestHelpExamplesAsRoot(t *testing.T) {
 		})
 		ran++
 	}
+	t.Logf("help examples as root: %d commands' helps read, %d examples with root steps run", len(names), ran)
 	if ran < 2 {
 		t.Errorf("only %d help examples have root steps; sockc --help and sockc run --help have them", ran)
 	}
 }
 
 // sockcCommands returns "" for the root command and the names of the
-// subcommands that `sockc --help` lists.
+// commands below it that the helps list ("completion bash" for one a level
+// down).
 func sockcCommands(t *testing.T) []string {
 	t.Helper()
-	names := []string{""}
-	_, rest, ok := strings.Cut(sockcHelp(t, ""), "\nAvailable Commands:\n")
-	if !ok {
+	names := subcommands(t, "")
+	if len(names) == 1 {
 		t.Fatal("sockc --help lists no commands")
+	}
+	return names
+}
+
+// subcommands returns name and, depth first, the commands that
+// `sockc NAME --help` lists and those below them.
+func subcommands(t *testing.T, name string) []string {
+	t.Helper()
+	names := []string{name}
+	_, rest, ok := strings.Cut(sockcHelp(t, name), "\nAvailable Commands:\n")
+	if !ok {
+		return names
 	}
 	for _, line := range strings.Split(rest, "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || !strings.HasPrefix(line, " ") {
 			break
 		}
-		if f[0] != "help" && f[0] != "completion" {
-			names = append(names, f[0])
-		}
+		names = append(names, subcommands(t, strings.TrimSpace(name+" "+f[0]))...)
 	}
 	return names
 }
@@ -156,6 +171,14 @@ func runHelpExample(t *testing.T, name string, steps []helpexample.Step) {
 		case <-j.done:
 		default:
 			t.Errorf("%s --help: a job started with & is still running at the end of the example", name)
+		}
+	}
+	// A reader who pastes the example is left with nothing pinned.
+	for _, s := range steps {
+		for _, pin := range readmePinRE.FindAllString(s.Cmd, -1) {
+			if _, err := os.Stat(r.sub(pin)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s --help: the example leaves %s behind (%v): end it by removing it", name, pin, err)
+			}
 		}
 	}
 	base.AwaitGone(t)

@@ -45,7 +45,8 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
      9: w0 = 1
     10: exit
   $ sockc compile -o hello.o hello.sock
-  $ bpftool prog loadall hello.o /sys/fs/bpf/hello    # as root`,
+  $ bpftool prog loadall hello.o /sys/fs/bpf/hello    # as root
+  $ rm -r /sys/fs/bpf/hello    # as root`,
 		Args: argsFiles(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]

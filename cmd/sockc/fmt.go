@@ -43,7 +43,11 @@ written, 2 for bad arguments or unreadable files.`,
   on msg to m:
       if size > 1: drop
   $ sockc fmt -l examples
-  $ sockc fmt -w m.sock`,
+  $ sockc fmt -w m.sock
+  $ cat m.sock
+  sockhash m: key u32, max 8
+  on msg to m:
+      if size > 1: drop`,
 		Args: argsFiles(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			files, err := sourceFiles(args)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -13,9 +14,11 @@ import (
 )
 
 // TestHelpExamples runs the worked example of `sockc --help` and of every
-// subcommand's help, as a reader would paste it into a shell, and checks
-// that each command prints what the example shows. Steps that need root
-// (marked so) are not run here: e2e's TestHelpExamplesAsRoot runs the
+// command's help below it (help, completion and its shells included), as a
+// reader would paste it into a shell, and checks that each command prints
+// what the example shows. Each example runs in a fresh directory that is
+// also HOME, so that what it installs under ~ stays there. Steps that need
+// root (marked so) are not run here: e2e's TestHelpExamplesAsRoot runs the
 // examples that have them.
 func TestHelpExamples(t *testing.T) {
 	bin := t.TempDir()
@@ -28,16 +31,13 @@ func TestHelpExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := newRoot(io.Discard, io.Discard)
-	cmds := append([]*cobra.Command{root}, root.Commands()...)
 	ran, checked := 0, 0
-	for _, c := range cmds {
-		if c.Name() == "help" || c.Name() == "completion" {
-			continue
-		}
-		t.Run(c.Name(), func(t *testing.T) {
+	for _, c := range helpCommands(root) {
+		name := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+		t.Run(name, func(t *testing.T) {
 			steps := helpexample.Parse(c.Example)
 			if len(steps) == 0 {
-				t.Fatalf("sockc %s --help has no worked example (\"$ \" lines)", c.Name())
+				t.Fatalf("%s --help has no worked example (\"$ \" lines)", c.CommandPath())
 			}
 			dir := t.TempDir()
 			if err := os.Symlink(examples, filepath.Join(dir, "examples")); err != nil {
@@ -49,7 +49,7 @@ func TestHelpExamples(t *testing.T) {
 				}
 				sh := exec.Command("bash", "-c", s.Cmd)
 				sh.Dir = dir
-				sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+				sh.Env = append(os.Environ(), "HOME="+dir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 				out, err := sh.CombinedOutput()
 				ran++
 				if err != nil && s.Want == "" {
@@ -64,4 +64,15 @@ func TestHelpExamples(t *testing.T) {
 		})
 	}
 	t.Logf("help examples: %d commands run, %d outputs checked", ran, checked)
+}
+
+// helpCommands returns c and every command under it that its help lists.
+func helpCommands(c *cobra.Command) []*cobra.Command {
+	cmds := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() || sub.Name() == "help" {
+			cmds = append(cmds, helpCommands(sub)...)
+		}
+	}
+	return cmds
 }

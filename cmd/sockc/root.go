@@ -131,6 +131,8 @@ func strictHelp(root *cobra.Command) {
 		if help.Name() != "help" {
 			continue
 		}
+		help.Example = `  $ sockc help fmt | head -1
+  fmt reprints each file in the canonical form: 4 spaces per block level,`
 		help.Run = nil
 		help.RunE = func(c *cobra.Command, args []string) error {
 			cmd, rest, err := root.Find(args)
@@ -143,16 +145,19 @@ func strictHelp(root *cobra.Command) {
 }
 
 // strictCompletion makes `sockc completion` without a shell, or with an
-// unknown one, a usage error instead of help with status 0.
+// unknown one, a usage error instead of help with status 0, and gives it
+// and its shell subcommands worked examples.
 func strictCompletion(root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
 	for _, comp := range root.Commands() {
 		if comp.Name() != "completion" {
 			continue
 		}
+		comp.Example = completionExample
 		var shells []string
 		for _, sh := range comp.Commands() {
 			shells = append(shells, sh.Name())
+			sh.Example = shellCompletionExample(sh.Name())
 		}
 		want := strings.Join(shells, ", ")
 		comp.Args = cobra.ArbitraryArgs

@@ -73,7 +73,8 @@ stderr.`,
   # An in-kernel TCP proxy, with a line of statistics every 5 s.
   $ sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
 
-  # Same-host bypass for iperf3 and its children, in a cgroup of their own.
+  # Same-host bypass for an iperf3 client and its children, in a cgroup of
+  # their own, against an iperf3 -s already running on this host.
   $ sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1`,
 		Args: func(c *cobra.Command, args []string) error {
 			if n := c.ArgsLenAtDash(); n == 0 || len(args) == 0 {
@@ -98,7 +99,7 @@ stderr.`,
 	fl.StringVar(&f.cgroup, "cgroup", "", "attach the sockops program to the cgroup2 directory `PATH`")
 	fl.StringArrayVar(&f.proxies, "proxy", nil, "proxy `LISTEN=UPSTREAM` in the kernel (repeatable)")
 	fl.StringArrayVar(&f.accepts, "accept", nil, "accept on `ADDR` and pair each connection with itself (repeatable)")
-	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the only sockhash keyed by u64)")
+	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the map 'redirect peer' uses; in a program without one, the only sockhash keyed by u64)")
 	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`, locked while sockc runs (stale pins of a killed run are replaced)")
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
