@@ -17,6 +17,10 @@ type fence struct {
 	// the docs put the <!-- ... --> comment that says what to expect of
 	// the block; "" if another block or the end comes first.
 	next string
+	// prev is the last non-blank line before the opening fence, the
+	// prose that introduces the block ("" at the start or right after
+	// another block).
+	prev string
 }
 
 // markdownFences returns the fenced blocks of a Markdown text, for the
@@ -25,14 +29,19 @@ func markdownFences(name, text string) ([]fence, error) {
 	var fences []fence
 	var body strings.Builder
 	open, after := false, -1 // after: index of the block just closed
+	prev := ""
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
+		if !open && !strings.HasPrefix(line, "```") && strings.TrimSpace(line) != "" {
+			prev = line
+		}
 		switch {
 		case !open && strings.HasPrefix(line, "```"):
 			open, after = true, -1
-			fences = append(fences, fence{line: n, lang: strings.TrimSpace(line[3:])})
+			fences = append(fences, fence{line: n, lang: strings.TrimSpace(line[3:]), prev: prev})
 			body.Reset()
+			prev = ""
 		case open && strings.TrimSpace(line) == "```":
 			open = false
 			fences[len(fences)-1].body = body.String()

@@ -2,6 +2,7 @@ package sockc_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,6 +37,33 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 		blocks = append(blocks, b)
 	}
 	return blocks
+}
+
+var fromFileRE = regexp.MustCompile("^For `((?:testdata|examples)/[\\w./-]+\\.sock)`:$")
+
+// TestLanguageDocBlocksFromFiles: a block that the doc introduces as a
+// file of the repository ("For `testdata/golden/NAME.sock`:") is that
+// file, so that the listing shown after it is the golden one.
+func TestLanguageDocBlocksFromFiles(t *testing.T) {
+	found := 0
+	for _, f := range readFences(t, "docs/language.md") {
+		m := fromFileRE.FindStringSubmatch(f.prev)
+		if m == nil {
+			continue
+		}
+		found++
+		data, err := os.ReadFile(m[1])
+		if err != nil {
+			t.Errorf("docs/language.md:%d: the block is introduced as %s: %v", f.line, m[1], err)
+			continue
+		}
+		if string(data) != f.body {
+			t.Errorf("docs/language.md:%d: the block differs from %s, which it says it is:\n--- doc\n%s--- file\n%s", f.line, m[1], f.body, data)
+		}
+	}
+	if found == 0 {
+		t.Error("docs/language.md introduces no block as a file of the repository; the -S listing of §12 did")
+	}
 }
 
 // TestLanguageDocBlocks compiles every code block of docs/language.md:

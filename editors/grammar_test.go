@@ -174,6 +174,14 @@ func TestGrammarKeywords(t *testing.T) {
 		}
 	}
 	t.Logf("editors: keywords matched by the grammar: %d (of %d)", matched, len(scanner.Keywords))
+
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("the %d keywords", len(scanner.Keywords)); !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
+		t.Errorf("editors/README.md should say the grammar scopes %q", want)
+	}
 }
 
 // TestGrammarFields: each context field of lang/hook is a field token, and
