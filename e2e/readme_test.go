@@ -33,6 +33,9 @@ var (
 	readmePinRE  = regexp.MustCompile(`/sys/fs/bpf/[\w.-]+`)
 	readmeTmpRE  = regexp.MustCompile(`(^|\s)/tmp/`)
 	makeEchoRE   = regexp.MustCompile(`^\t@echo "(== [^"]*)"$`)
+	// demoVerdictsRE is the demo's two verdicts in order, each after its
+	// header.
+	demoVerdictsRE = regexp.MustCompile(`(?s)== .*the data went through the TCP/IP stack\n.*== .*the kernel moved the data socket to socket, bypassing TCP/IP\n`)
 )
 
 // fencedBlock is one fenced block of a Markdown file and the prose before it.
@@ -259,6 +262,11 @@ func (r *readmeRun) command(where, line string) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: %s printed the headers %q, want %q\n%s", where, line, got, want, out)
+		}
+		// What the README says the demo shows: the plain transfer goes
+		// through TCP/IP, the one under sockc does not.
+		if !demoVerdictsRE.MatchString(out) {
+			t.Fatalf("%s: %s did not show what the README says: the plain transfer through TCP/IP, then the one under sockc bypassing it:\n%s", where, line, out)
 		}
 	case len(f) == 2 && f[0] == "make" && f[1] == "build":
 		r.runOK(where, cmd, 3*time.Minute)
