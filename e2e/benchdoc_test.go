@@ -35,7 +35,7 @@ func TestBenchmarksDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clone, sh, base := readerCheckout(t, "clang", "haproxy", "socat")
+	clone, sh, base := readerCheckout(t, sharedGoCaches, "clang", "haproxy", "socat")
 	ran, notRun := 0, 0
 	for _, b := range blocks {
 		for i, line := range b.body {

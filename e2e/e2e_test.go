@@ -26,6 +26,10 @@ import (
 // sockcBin is the sockc binary, built once by TestMain.
 var sockcBin string
 
+// sharedGoHome holds the Go caches of the reader tests that share them
+// (sharedGoCaches), created by TestMain.
+var sharedGoHome string
+
 func TestMain(m *testing.M) {
 	runCapDropLauncher()
 	if os.Getenv(probe.Env) != "" {
@@ -42,6 +46,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sockcBin = filepath.Join(dir, "sockc")
+	sharedGoHome = filepath.Join(dir, "go")
 	build := exec.Command("go", "build", "-o", sockcBin, "../cmd/sockc")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

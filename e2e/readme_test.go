@@ -90,7 +90,7 @@ func TestReadme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clone, sh, base := readerCheckout(t, "bpftool", "iperf3")
+	clone, sh, base := readerCheckout(t, sharedGoCaches, "bpftool", "iperf3")
 	r := newReadmeRun(t, clone, sh, blocks)
 	t.Cleanup(func() {
 		for _, term := range r.terms {

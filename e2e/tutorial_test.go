@@ -29,7 +29,7 @@ func TestTutorial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clone, sh, base := readerCheckout(t, "socat", "bpftool")
+	clone, sh, base := readerCheckout(t, freshGoCaches, "socat", "bpftool")
 	ports := freePorts(t, doc.ports)
 	pins := ""
 	if doc.pins != "" {
@@ -182,11 +182,25 @@ func writeTutorialFile(t *testing.T, where, clone string, b *tutorialBlock) {
 	}
 }
 
+// goCaches says whose Go module and build caches a reader's shell uses.
+type goCaches int
+
+const (
+	// freshGoCaches are empty: the reader's first build, which must
+	// print what the document shows.
+	freshGoCaches goCaches = iota
+	// sharedGoCaches are shared by the tests that pass it (created
+	// empty by TestMain): for documents whose build output is not
+	// compared, so that only the first of them pays for a cold build.
+	sharedGoCaches
+)
+
 // readerCheckout sets up what a reader of a document has: the tools it
 // uses (bash, make and go, and those named), a fresh copy of the checkout,
-// and a shell in it with the reader's environment and empty Go caches. base is the kernel's objects of sockc's names from before,
+// and a shell in it with the reader's environment and the given Go
+// caches. base is the kernel's objects of sockc's names from before,
 // for AwaitGone at the end.
-func readerCheckout(t *testing.T, tools ...string) (clone string, sh *tutorialShell, base kerneltest.Baseline) {
+func readerCheckout(t *testing.T, caches goCaches, tools ...string) (clone string, sh *tutorialShell, base kerneltest.Baseline) {
 	t.Helper()
 	for _, tool := range append([]string{"bash", "make", "go"}, tools...) {
 		kerneltest.Tool(t, tool)
@@ -196,11 +210,13 @@ func readerCheckout(t *testing.T, tools ...string) (clone string, sh *tutorialSh
 	if err := copyCheckout("..", clone); err != nil {
 		t.Fatal(err)
 	}
-	// A reader's Go has no module or build cache yet and none of this
-	// machine's go env settings, so the document's first build must show
-	// what a first build prints. bin is not on PATH: the document's own
-	// export line puts it there (tutorialShell.run keeps exports).
-	goHome := t.TempDir()
+	// A reader's Go has none of this machine's go env settings, and at
+	// first no module or build cache. bin is not on PATH: the document's
+	// own export line puts it there (tutorialShell.run keeps exports).
+	goHome := sharedGoHome
+	if caches == freshGoCaches {
+		goHome = t.TempDir()
+	}
 	sh = &tutorialShell{dir: clone, env: append(readerEnv(),
 		"GOENV=off",
 		"GOFLAGS=-modcacherw", // so that the test can remove the cache
