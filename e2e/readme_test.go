@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/rand"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/probe"
 )
 
 const readmePath = "../README.md"
@@ -317,10 +322,32 @@ func (r *readmeRun) runOK(where, cmd string, timeout time.Duration) string {
 }
 
 // server starts a `sockc run` that serves until interrupted, waits for
-// its "sockc: ready", and stops it with ^C, which must exit 0.
+// its "sockc: ready", checks that it does its job, and stops it with ^C,
+// which must exit 0. An --accept address must echo what a client sends;
+// a --proxy must carry it to its upstream and back, the test serving an
+// echo upstream on the address shown (a free port in its place).
 func (r *readmeRun) server(where, line, cmd string) {
 	t := r.t
 	t.Helper()
+	var clients []string
+	f := strings.Fields(cmd)
+	for i := 0; i+1 < len(f); i++ {
+		switch f[i] {
+		case "--accept":
+			clients = append(clients, f[i+1])
+		case "--proxy":
+			listen, upstream, ok := strings.Cut(f[i+1], "=")
+			if !ok {
+				t.Fatalf("%s: --proxy %s is not LISTEN=UPSTREAM", where, f[i+1])
+			}
+			ln, err := net.Listen("tcp", upstream)
+			if err != nil {
+				t.Fatalf("%s: serve the upstream %s: %v", where, upstream, err)
+			}
+			t.Cleanup(probe.EchoServer(ln))
+			clients = append(clients, listen)
+		}
+	}
 	term, err := r.sh.start(where, cmd)
 	if err != nil {
 		t.Fatalf("%s: %v", where, err)
@@ -328,6 +355,11 @@ func (r *readmeRun) server(where, line, cmd string) {
 	r.terms[where] = term
 	if lines, ok := term.await(func(l []string) bool { return slices.Contains(l, "sockc: ready") }, time.Minute); !ok {
 		t.Fatalf("%s: $ %s: never printed sockc: ready\n%s", where, cmd, strings.Join(lines, "\n"))
+	}
+	for _, addr := range clients {
+		if err := echoRoundTrip(addr, 1<<20); err != nil {
+			t.Fatalf("%s: $ %s: a client of %s: %v", where, cmd, addr, err)
+		}
 	}
 	delete(r.terms, where)
 	lines, code, err := term.interrupt(30 * time.Second)
@@ -404,4 +436,38 @@ func demoHeaders(t *testing.T, clone string) []string {
 		t.Fatalf("the Makefile's demo target echoes %d \"== \" headers, want 2: %q", len(heads), heads)
 	}
 	return heads
+}
+
+// echoRoundTrip sends size random bytes to an echoing address, reads
+// them back and compares them, then half-closes and expects the other
+// side to close too. Plain reads and writes: no splice on sockets that
+// may sit in a sockmap.
+func echoRoundTrip(addr string, size int) error {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	sent := make([]byte, size)
+	rand.Read(sent)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(sent)
+		if err == nil {
+			err = c.(*net.TCPConn).CloseWrite()
+		}
+		werr <- err
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		return fmt.Errorf("read: %w (after %d bytes)", err, len(got))
+	}
+	if err := <-werr; err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if !bytes.Equal(got, sent) {
+		return fmt.Errorf("sent %d bytes, got %d back, not the same", len(sent), len(got))
+	}
+	return nil
 }
