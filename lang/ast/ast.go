@@ -111,6 +111,15 @@ type Handler struct {
 	Body     *Block
 }
 
+// HookWords returns the words of the handler's hook, as written.
+func (h *Handler) HookWords() []string {
+	words := make([]string, len(h.Hook))
+	for i, w := range h.Hook {
+		words[i] = w.Name
+	}
+	return words
+}
+
 // MapRef names the map a handler attaches to, optionally declaring it
 // inline with its kind.
 type MapRef struct {
@@ -118,6 +127,15 @@ type MapRef struct {
 	Kind    MapKind // NoMapKind when only the name is given
 	KindPos token.Pos
 	Name    *Ident
+}
+
+// String spells the reference as written in canonical form: "proxy", or
+// "sockhash proxy" when it declares the map inline.
+func (m *MapRef) String() string {
+	if m.Kind == NoMapKind {
+		return m.Name.Name
+	}
+	return m.Kind.String() + " " + m.Name.Name
 }
 
 // BadDecl stands for a top-level item with a syntax error. Map is the map

@@ -215,10 +215,7 @@ func (c *checker) resolveHandlers(f *ast.File) []*Handler {
 		if !ok {
 			continue
 		}
-		words := make([]string, len(hd.Hook))
-		for i, w := range hd.Hook {
-			words[i] = w.Name
-		}
+		words := hd.HookWords()
 		k := hook.Parse(words)
 		if k == hook.Invalid {
 			hint, guess := c.hookHint(hd, words)

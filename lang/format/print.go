@@ -154,17 +154,9 @@ func mapDecl(d *ast.MapDecl) string {
 }
 
 func handlerHead(h *ast.Handler) string {
-	words := make([]string, len(h.Hook))
-	for i, w := range h.Hook {
-		words[i] = w.Name
-	}
-	s := "on " + strings.Join(words, " ")
+	s := "on " + strings.Join(h.HookWords(), " ")
 	if h.Map != nil {
-		s += " to "
-		if h.Map.Kind != ast.NoMapKind {
-			s += h.Map.Kind.String() + " "
-		}
-		s += h.Map.Name.Name
+		s += " to " + h.Map.String()
 	}
 	return s + ":"
 }

@@ -161,17 +161,9 @@ func declString(d ast.Decl) string {
 		}
 		return out
 	case *ast.Handler:
-		words := make([]string, len(d.Hook))
-		for i, w := range d.Hook {
-			words[i] = w.Name
-		}
-		out := "on " + strings.Join(words, " ")
+		out := "on " + strings.Join(d.HookWords(), " ")
 		if d.Map != nil {
-			out += " to "
-			if d.Map.Kind != ast.NoMapKind {
-				out += d.Map.Kind.String() + " "
-			}
-			out += d.Map.Name.Name
+			out += " to " + d.Map.String()
 		}
 		return out + " " + blockString(d.Body)
 	case *ast.BadDecl:
