@@ -168,10 +168,10 @@ func (g *gen) intExact(size int) expr {
 	}
 }
 
-// portExact is an expression of type port: a port field, maybe in
-// parentheses.
-func (g *gen) portExact() expr {
-	e, _ := g.field(tPort)
+// fieldOf is a field of type t, maybe in parentheses: the only
+// expressions of type port (exactly) and of type ip6.
+func (g *gen) fieldOf(t typ) expr {
+	e, _ := g.field(t)
 	for g.r.IntN(6) == 0 {
 		e = paren(e)
 	}
@@ -186,14 +186,6 @@ func (g *gen) ip4(size int) expr {
 		return g.ip4Lit(g.ip4Bytes())
 	}
 	e, _ := g.field(tIP4)
-	return e
-}
-
-func (g *gen) ip6() expr {
-	e, _ := g.field(tIP6)
-	for g.r.IntN(6) == 0 {
-		e = paren(e)
-	}
 	return e
 }
 

@@ -158,10 +158,10 @@ func (g *gen) component(c keys.Component, exact bool) expr {
 		case keys.IP4:
 			return g.ip4(g.valueSize())
 		case keys.IP6:
-			return g.ip6()
+			return g.fieldOf(tIP6)
 		case keys.Port:
 			if exact {
-				return g.portExact()
+				return g.fieldOf(tPort)
 			}
 			e := g.num(g.valueSize())
 			if e.konst && e.val > 0xffff {
