@@ -29,22 +29,9 @@ a failed compile leaves no file behind and never truncates an existing one.
 With -S it prints the maps and the instructions of every program in the
 kernel verifier's notation instead, each source line beside the
 instructions compiled from it (to stdout, or to OUT with -o).`,
-		Example: `  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock
+		Example: helloSource + `
   $ sockc compile -S hello.sock
-  map proxy: sockhash key 4 value 8 max 65535
-
-  program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg
-     0: r2 = *(u32 *)(r1 +60)                  ; 1: on msg to sockhash proxy: redirect key(remote_port)
-     1: r2 = be32 r2
-     2: *(u32 *)(r10 -8) = r2
-     3: r2 = map[proxy] ll
-     5: r3 = r10
-     6: r3 += -8
-     7: w4 = 0
-     8: call bpf_msg_redirect_hash#71
-     9: w0 = 1
-    10: exit
-  $ sockc compile -o hello.o hello.sock
+` + helloListing + `  $ sockc compile -o hello.o hello.sock
   $ bpftool prog loadall hello.o /sys/fs/bpf/hello    # as root
   $ rm -r /sys/fs/bpf/hello    # as root`,
 		Args: argsFiles(1, 1),

@@ -33,6 +33,27 @@ func usageErrorf(format string, args ...any) error {
 // errReported means the diagnostics were printed already.
 var errReported = &exitError{code: exitInput}
 
+// helloSource writes the one-line program of the worked examples of sockc
+// and sockc compile, and helloListing is what it compiles to: the same in
+// both examples, so one text (TestHelpExamples runs both against it).
+const (
+	helloSource  = "  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock"
+	helloListing = `  map proxy: sockhash key 4 value 8 max 65535
+
+  program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg
+     0: r2 = *(u32 *)(r1 +60)                  ; 1: on msg to sockhash proxy: redirect key(remote_port)
+     1: r2 = be32 r2
+     2: *(u32 *)(r10 -8) = r2
+     3: r2 = map[proxy] ll
+     5: r3 = r10
+     6: r3 += -8
+     7: w4 = 0
+     8: call bpf_msg_redirect_hash#71
+     9: w0 = 1
+    10: exit
+`
+)
+
 // run executes the command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
@@ -70,24 +91,11 @@ programs attached to SOCKMAP and SOCKHASH maps: sk_msg, sk_skb and sockops.
     on msg to sockhash proxy: redirect key(remote_port)
 
 See docs/language.md for the language.`,
-		Example: `  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock
+		Example: helloSource + `
   $ sockc check hello.sock
   $ sockc compile hello.sock
   $ sockc objdump hello.o
-  map proxy: sockhash key 4 value 8 max 65535
-
-  program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg
-     0: r2 = *(u32 *)(r1 +60)                  ; 1: on msg to sockhash proxy: redirect key(remote_port)
-     1: r2 = be32 r2
-     2: *(u32 *)(r10 -8) = r2
-     3: r2 = map[proxy] ll
-     5: r3 = r10
-     6: r3 += -8
-     7: w4 = 0
-     8: call bpf_msg_redirect_hash#71
-     9: w0 = 1
-    10: exit
-  $ sockc run examples/echo.sock --accept 127.0.0.1:7777    # as root`,
+` + helloListing + `  $ sockc run examples/echo.sock --accept 127.0.0.1:7777    # as root`,
 		Version: version(),
 		// For "did you mean" on an unknown command (cobra's default
 		// applies only when cobra reports the error itself).
