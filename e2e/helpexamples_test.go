@@ -138,16 +138,9 @@ func runHelpExample(t *testing.T, name string, steps []helpexample.Step) {
 			if n < 1 || n > len(jobs) {
 				t.Fatalf("%s: %s: there are %d jobs", where, line, len(jobs))
 			}
-			job := jobs[n-1]
-			syscall.Kill(-job.cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-job.done:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("%s: %s: the job still runs after 30 s", where, line)
-			}
-			if job.err != nil {
-				lines, _ := job.await(func([]string) bool { return false }, 10*time.Second)
-				t.Fatalf("%s: %s: the job ended with %v\n%s", where, line, job.err, strings.Join(lines, "\n"))
+			lines, code, err := jobs[n-1].signal(syscall.SIGTERM, 30*time.Second)
+			if err != nil || code != 0 {
+				t.Fatalf("%s: %s: the job ended with exit status %d, %v\n%s", where, line, code, err, strings.Join(lines, "\n"))
 			}
 		case len(f) > 2 && f[0] == "sockc" && f[1] == "run" && slices.Contains(f, "--"):
 			r.runUnder(where, line, f[slices.Index(f, "--")+1:])

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -178,12 +179,19 @@ func (t *tutorialTerm) await(ok func([]string) bool, timeout time.Duration) ([]s
 // interrupt sends SIGINT to the command's process group, as ^C in its
 // terminal does, and waits for it to exit and its output to end.
 func (t *tutorialTerm) interrupt(timeout time.Duration) ([]string, int, error) {
-	syscall.Kill(-t.cmd.Process.Pid, syscall.SIGINT)
+	return t.signal(syscall.SIGINT, timeout)
+}
+
+// signal sends sig to the command's process group, as ^C (SIGINT) or
+// `kill %N` (SIGTERM) does, and waits for it to exit and its output to
+// end. It returns the lines printed and the exit status.
+func (t *tutorialTerm) signal(sig syscall.Signal, timeout time.Duration) ([]string, int, error) {
+	syscall.Kill(-t.cmd.Process.Pid, sig)
 	select {
 	case <-t.done:
 	case <-time.After(timeout):
 		t.kill()
-		return nil, -1, errors.New("still running " + timeout.String() + " after ^C")
+		return nil, -1, fmt.Errorf("still running %s after %v", timeout, sig)
 	}
 	lines, _ := t.await(func([]string) bool { return false }, timeout)
 	code := 0
