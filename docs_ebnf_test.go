@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/exp/ebnf"
 
+	"github.com/sockc/sockc/internal/mdfence"
 	"github.com/sockc/sockc/lang/scanner"
 )
 
@@ -58,14 +59,14 @@ type ebnfBlock struct {
 
 // ebnfBlocks returns the ```ebnf blocks of a Markdown text.
 func ebnfBlocks(text string) ([]ebnfBlock, error) {
-	fences, err := markdownFences(languageDoc, text)
+	fences, err := mdfence.Parse(languageDoc, []byte(text))
 	if err != nil {
 		return nil, err
 	}
 	var blocks []ebnfBlock
 	for _, f := range fences {
-		if f.lang == "ebnf" {
-			blocks = append(blocks, ebnfBlock{line: f.line, src: f.body})
+		if f.Info == "ebnf" {
+			blocks = append(blocks, ebnfBlock{line: f.Line, src: f.Body()})
 		}
 	}
 	return blocks, nil

@@ -27,11 +27,11 @@ func readDocBlocks(t *testing.T, path string) []docBlock {
 	t.Helper()
 	var blocks []docBlock
 	for _, f := range readFences(t, path) {
-		if !strings.HasPrefix(f.lang, "sock") {
+		if !strings.HasPrefix(f.Info, "sock") {
 			continue
 		}
-		b := docBlock{line: f.line, kind: f.lang, src: f.body}
-		if m := expectRE.FindStringSubmatch(f.next); m != nil && b.kind != "sock" {
+		b := docBlock{line: f.Line, kind: f.Info, src: f.Body()}
+		if m := expectRE.FindStringSubmatch(f.Next()); m != nil && b.kind != "sock" {
 			b.want = m[2]
 		}
 		blocks = append(blocks, b)
@@ -47,18 +47,18 @@ var fromFileRE = regexp.MustCompile("^For `((?:testdata|examples)/[\\w./-]+\\.so
 func TestLanguageDocBlocksFromFiles(t *testing.T) {
 	found := 0
 	for _, f := range readFences(t, "docs/language.md") {
-		m := fromFileRE.FindStringSubmatch(f.prev)
+		m := fromFileRE.FindStringSubmatch(f.Intro())
 		if m == nil {
 			continue
 		}
 		found++
 		data, err := os.ReadFile(m[1])
 		if err != nil {
-			t.Errorf("docs/language.md:%d: the block is introduced as %s: %v", f.line, m[1], err)
+			t.Errorf("docs/language.md:%d: the block is introduced as %s: %v", f.Line, m[1], err)
 			continue
 		}
-		if string(data) != f.body {
-			t.Errorf("docs/language.md:%d: the block differs from %s, which it says it is:\n--- doc\n%s--- file\n%s", f.line, m[1], f.body, data)
+		if string(data) != f.Body() {
+			t.Errorf("docs/language.md:%d: the block differs from %s, which it says it is:\n--- doc\n%s--- file\n%s", f.Line, m[1], f.Body(), data)
 		}
 	}
 	if found == 0 {

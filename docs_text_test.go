@@ -43,17 +43,17 @@ func readTextBlocks(t *testing.T, path string) []textBlock {
 	input := ""
 	for _, f := range readFences(t, path) {
 		switch {
-		case f.lang == "text":
-			b := textBlock{line: f.line, body: f.body, input: input}
-			if m := checkedRE.FindStringSubmatch(f.next); m != nil {
+		case f.Info == "text":
+			b := textBlock{line: f.Line, body: f.Body(), input: input}
+			if m := checkedRE.FindStringSubmatch(f.Next()); m != nil {
 				b.checked = m[1]
 			}
 			if b.checked == "input of the next block" {
-				input = f.body
+				input = f.Body()
 			}
 			blocks = append(blocks, b)
-		case strings.HasPrefix(f.lang, "sock"):
-			input = f.body
+		case strings.HasPrefix(f.Info, "sock"):
+			input = f.Body()
 		}
 	}
 	return blocks
@@ -427,8 +427,8 @@ func sameSet(a, b []string) bool {
 func TestLanguageDocBlockKinds(t *testing.T) {
 	known := []string{"sock", "sock-error", "sock-warning", "ebnf", "text"}
 	for _, f := range readFences(t, "docs/language.md") {
-		if !slices.Contains(known, f.lang) {
-			t.Errorf("docs/language.md:%d: a block of kind %q, which no test reads; use one of %v", f.line, f.lang, known)
+		if !slices.Contains(known, f.Info) {
+			t.Errorf("docs/language.md:%d: a block of kind %q, which no test reads; use one of %v", f.Line, f.Info, known)
 		}
 	}
 }

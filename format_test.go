@@ -52,12 +52,12 @@ func fmtCases(t *testing.T) []fmtCase {
 	}
 	for _, doc := range []string{"docs/language.md", "docs/tutorial.md", "README.md"} {
 		for _, f := range readFences(t, doc) {
-			lang, _, _ := strings.Cut(f.lang, " ")
-			clean := !sockc.Check("block.sock", []byte(f.body)).HasErrors()
+			lang, _, _ := strings.Cut(f.Info, " ")
+			clean := !sockc.Check("block.sock", []byte(f.Body())).HasErrors()
 			// The tutorial's sock blocks include the mistake it shows
 			// the checker catching; it must still format.
 			if lang == "sock" || doc == "README.md" && lang == "" && clean {
-				cases = append(cases, fmtCase{fmt.Sprintf("%s:%d", doc, f.line), []byte(f.body), clean})
+				cases = append(cases, fmtCase{fmt.Sprintf("%s:%d", doc, f.Line), []byte(f.Body()), clean})
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/mdfence"
 )
 
 const benchmarksDoc = "../docs/benchmarks.md"
@@ -31,15 +32,15 @@ var benchPeersRE = regexp.MustCompile(`(?m)^Peers: haproxy: .*\(present\); socat
 // benchDocNotRun).
 func TestBenchmarksDoc(t *testing.T) {
 	kerneltest.Require(t)
-	blocks, err := readFencedBlocks(benchmarksDoc)
+	blocks, err := mdfence.Read(benchmarksDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clone, sh, base := readerCheckout(t, sharedGoCaches, "clang", "haproxy", "socat")
 	ran, notRun := 0, 0
 	for _, b := range blocks {
-		for i, line := range b.body {
-			where := fmt.Sprintf("%s:%d", benchmarksDoc, b.line+1+i)
+		for i, line := range b.Lines {
+			where := fmt.Sprintf("%s:%d", benchmarksDoc, b.Line+1+i)
 			cmd, _, _ := strings.Cut(line, "#")
 			cmd = strings.TrimSpace(cmd)
 			switch {

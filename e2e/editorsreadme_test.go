@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/mdfence"
 )
 
 const editorsReadmePath = "../editors/README.md"
@@ -41,7 +42,7 @@ printf '%s\n' "$@" > "$HOME/code-args"
 // --install-extension` was given; bat lists sockc and highlights an
 // example it printed plain before.
 func TestEditorsReadme(t *testing.T) {
-	blocks, err := readFencedBlocks(editorsReadmePath)
+	blocks, err := mdfence.Read(editorsReadmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +86,13 @@ func TestEditorsReadme(t *testing.T) {
 	}
 
 	for _, b := range blocks {
-		where := fmt.Sprintf("%s:%d", editorsReadmePath, b.line)
-		script := "set -e -o pipefail\n" + strings.Join(b.body, "\n")
+		where := fmt.Sprintf("%s:%d", editorsReadmePath, b.Line)
+		script := "set -e -o pipefail\n" + strings.Join(b.Lines, "\n")
 		out, code, err := sh.run(script, 5*time.Minute)
 		if err != nil || code != 0 {
 			t.Fatalf("%s: exit status %d, %v\n%s", where, code, err, out)
 		}
-		t.Logf("%s: ran %d lines", where, len(b.body))
+		t.Logf("%s: ran %d lines", where, len(b.Lines))
 	}
 
 	checkVSIXInstalled(t, home)

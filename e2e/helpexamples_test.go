@@ -17,6 +17,7 @@ import (
 
 	"github.com/sockc/sockc/internal/helpexample"
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/mdfence"
 )
 
 // TestHelpExamplesAsRoot runs, as root, each worked example of sockc's
@@ -105,11 +106,11 @@ func runHelpExample(t *testing.T, name string, steps []helpexample.Step) {
 	}
 	sh := &tutorialShell{dir: dir, env: append(readerEnv(),
 		"PATH="+filepath.Dir(sockcBin)+string(os.PathListSeparator)+os.Getenv("PATH"))}
-	var block fencedBlock
+	var block mdfence.Block
 	for _, s := range steps {
-		block.body = append(block.body, s.Cmd)
+		block.Lines = append(block.Lines, s.Cmd)
 	}
-	r := newReadmeRun(t, dir, sh, []fencedBlock{block})
+	r := newReadmeRun(t, dir, sh, []mdfence.Block{block})
 	var jobs []*tutorialTerm
 	t.Cleanup(func() {
 		for _, j := range jobs {

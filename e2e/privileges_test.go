@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/mdfence"
 )
 
 // What sockc needs from the kernel, found by these tests on Linux 6.18:
@@ -452,12 +453,12 @@ const reliabilityDoc = "../docs/reliability.md"
 // the test holds the doc to what sockc prints.
 func documentedRefusal(t *testing.T) string {
 	t.Helper()
-	blocks, err := readFencedBlocks(reliabilityDoc)
+	blocks, err := mdfence.Read(reliabilityDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(blocks) != 1 || len(blocks[0].body) != 1 || !strings.HasSuffix(blocks[0].body[0], ": ...") {
+	if len(blocks) != 1 || len(blocks[0].Lines) != 1 || !strings.HasSuffix(blocks[0].Lines[0], ": ...") {
 		t.Fatalf("%s: want one block of one line ending \": ...\", the refusal message; found %d blocks", reliabilityDoc, len(blocks))
 	}
-	return strings.TrimSuffix(blocks[0].body[0], "...")
+	return strings.TrimSuffix(blocks[0].Lines[0], "...")
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/mdfence"
 	"github.com/sockc/sockc/internal/probe"
 )
 
@@ -43,46 +43,6 @@ var (
 	demoVerdictsRE = regexp.MustCompile(`(?s)== .*the data went through the TCP/IP stack\n.*== .*the kernel moved the data socket to socket, bypassing TCP/IP\n`)
 )
 
-// fencedBlock is one fenced block of a Markdown file and the prose before it.
-type fencedBlock struct {
-	line  int // line of the opening fence
-	body  []string
-	prose string // the text between the previous block and this one
-}
-
-// readFencedBlocks returns the fenced blocks of a Markdown file: README.md,
-// editors/README.md, docs/reliability.md.
-func readFencedBlocks(path string) ([]fencedBlock, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var blocks []fencedBlock
-	var cur *fencedBlock
-	var prose strings.Builder
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &fencedBlock{line: n, prose: prose.String()}
-			prose.Reset()
-		case cur != nil && line == "```":
-			blocks = append(blocks, *cur)
-			cur = nil
-		case cur != nil:
-			cur.body = append(cur.body, line)
-		default:
-			prose.WriteString(line + "\n")
-		}
-	}
-	if cur != nil {
-		return nil, fmt.Errorf("%s:%d: block not closed", path, cur.line)
-	}
-	return blocks, sc.Err()
-}
-
 // TestReadme runs every fenced block of README.md as a reader would, in a
 // copy of the checkout, in one shell whose exports last: program
 // blocks must check clean (and equal the example they say they come
@@ -91,7 +51,7 @@ func readFencedBlocks(path string) ([]fencedBlock, error) {
 // readmeNotRun are not run; a block the test cannot run fails it.
 func TestReadme(t *testing.T) {
 	kerneltest.Require(t)
-	blocks, err := readFencedBlocks(readmePath)
+	blocks, err := mdfence.Read(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +68,18 @@ func TestReadme(t *testing.T) {
 	}
 	var executed, notRun int
 	for _, b := range blocks {
-		where := fmt.Sprintf("%s:%d", readmePath, b.line)
-		text := strings.Join(b.body, "\n")
+		where := fmt.Sprintf("%s:%d", readmePath, b.Line)
+		text := strings.Join(b.Lines, "\n")
 		if why, ok := readmeNotRun[text]; ok {
 			t.Logf("%s: not run: %s", where, why)
 			delete(unused, text)
 			notRun++
 			continue
 		}
-		if isCommandBlock(b.body) {
-			for i, line := range b.body {
+		if isCommandBlock(b.Lines) {
+			for i, line := range b.Lines {
 				if cmd := strings.TrimSpace(line); cmd != "" && !strings.HasPrefix(cmd, "#") {
-					r.command(fmt.Sprintf("%s:%d", readmePath, b.line+1+i), cmd)
+					r.command(fmt.Sprintf("%s:%d", readmePath, b.Line+1+i), cmd)
 				}
 			}
 		} else {
@@ -159,13 +119,13 @@ type readmeRun struct {
 	source   string // the .sock file of the last `sockc compile`
 }
 
-func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []fencedBlock) *readmeRun {
+func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []mdfence.Block) *readmeRun {
 	// The addresses, the bpffs directory and the /tmp files the commands
 	// use are replaced with free ports, a test pin directory and a test
 	// temporary directory, through the tutorial's substitution.
 	doc := &tutorialDoc{}
 	for _, b := range blocks {
-		for _, line := range b.body {
+		for _, line := range b.Lines {
 			for _, m := range readmePortRE.FindAllStringSubmatch(line, -1) {
 				if !slices.Contains(doc.ports, m[1]) {
 					doc.ports = append(doc.ports, m[1])
@@ -200,10 +160,10 @@ func newReadmeRun(t *testing.T, clone string, sh *tutorialShell, blocks []fenced
 // program checks a program block with `sockc check`, and, when the prose
 // before it says it comes from an example, that it is that example
 // without its comments.
-func (r *readmeRun) program(where string, b fencedBlock) {
+func (r *readmeRun) program(where string, b mdfence.Block) {
 	t := r.t
 	t.Helper()
-	text := strings.Join(b.body, "\n") + "\n"
+	text := strings.Join(b.Lines, "\n") + "\n"
 	path := filepath.Join(t.TempDir(), "block.sock")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -216,7 +176,7 @@ func (r *readmeRun) program(where string, b fencedBlock) {
 		t.Fatalf("%s: neither a command TestReadme runs (first word one of %v) nor a sockc program that checks clean: sockc check: exit status %d, %v\n%s",
 			where, readmeCommandWords, code, err, out)
 	}
-	m := readmeFromRE.FindAllStringSubmatch(b.prose, -1)
+	m := readmeFromRE.FindAllStringSubmatch(b.Before, -1)
 	if len(m) == 0 {
 		return
 	}

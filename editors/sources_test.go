@@ -1,8 +1,6 @@
 package editors
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 
+	"github.com/sockc/sockc/internal/mdfence"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
 	"github.com/sockc/sockc/lang/scanner"
@@ -46,27 +45,14 @@ func sources(t *testing.T) []source {
 			out = append(out, source{p, src})
 		}
 	}
-	doc, err := os.ReadFile("../docs/language.md")
+	blocks, err := mdfence.Read("../docs/language.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(doc))
-	var block *bytes.Buffer
-	start := 0
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case block == nil && strings.HasPrefix(line, "```sock"):
-			block, start = new(bytes.Buffer), n
-		case block != nil && line == "```":
-			out = append(out, source{fmt.Sprintf("docs/language.md:%d", start), block.Bytes()})
-			block = nil
-		case block != nil:
-			block.WriteString(line + "\n")
+	for _, b := range blocks {
+		if strings.HasPrefix(b.Info, "sock") {
+			out = append(out, source{fmt.Sprintf("docs/language.md:%d", b.Line), []byte(b.Body())})
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
