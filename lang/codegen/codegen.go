@@ -176,6 +176,10 @@ func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*eb
 			err = fmt.Errorf("program %s is too large: %d instructions, more than the %d sockc allows; simplify the handler", name, n, MaxInstructions)
 		} else if b := branches(insns); b > MaxBranches {
 			err = fmt.Errorf("program %s has too many conditions: %d conditional jumps, more than the %d sockc allows; simplify the handler", name, b, MaxBranches)
+		} else if perr := Portable(insns, k.Context()); perr != nil {
+			// A bug of this package, caught before an older kernel or
+			// a caller without CAP_PERFMON finds it.
+			err = fmt.Errorf("internal compiler error: program %s is not portable: %w", name, perr)
 		}
 	}
 	if err != nil {

@@ -81,6 +81,7 @@ func (e *emitter) jump(l label) {
 }
 
 // jumpImm emits a 32-bit compare of dst with an immediate, jumping to l.
+// dst must hold a scalar; a pointer takes jumpNull.
 func (e *emitter) jumpImm(op asm.JumpOp, dst asm.Register, v uint32, l label) {
 	if !e.reachable {
 		return
@@ -89,6 +90,25 @@ func (e *emitter) jumpImm(op asm.JumpOp, dst asm.Register, v uint32, l label) {
 		OpCode:   asm.OpCode(asm.Jump32Class).SetJumpOp(op).SetSource(asm.ImmSource),
 		Dst:      dst,
 		Constant: int64(int32(v)),
+	}
+	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
+	e.refs[l]++
+}
+
+// jumpNull emits a 64-bit test of dst against zero, jumping to l when it
+// is zero: the null check of a pointer a helper returned. It must be a
+// 64-bit compare: verifiers before about 6.18 clear the "_or_null" state
+// only after a 64-bit compare, and without CAP_PERFMON every verifier
+// refuses a 32-bit compare of a pointer ("pointer comparison
+// prohibited"). See portable.go, which rejects any other compare of a
+// pointer.
+func (e *emitter) jumpNull(dst asm.Register, l label) {
+	if !e.reachable {
+		return
+	}
+	ins := asm.Instruction{
+		OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.JEq).SetSource(asm.ImmSource),
+		Dst:    dst,
 	}
 	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
 	e.refs[l]++

@@ -455,7 +455,7 @@ func (g *gen) count(s *ast.CountStmt) {
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -4))
 	g.mapPtr(asm.R1, check.CountersMap)
 	g.call(asm.FnMapLookupElem)
-	g.jumpImm(asm.JEq, asm.R0, 0, skip)
+	g.jumpNull(asm.R0, skip)
 	g.emit(asm.Mov.Imm32(asm.R1, 1))
 	add := asm.StoreXAdd(asm.R0, asm.R1, asm.DWord)
 	add.Offset = int16(8 * c.Index)

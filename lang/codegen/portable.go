@@ -1,0 +1,206 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/sockc/sockc/lang/hook"
+)
+
+// Portable checks that insns compare pointers only in the one way every
+// supported verifier accepts from every caller: a 64-bit == or != against
+// zero, the null check of a pointer a helper returned. A 32-bit compare of
+// a pointer is refused as "pointer comparison prohibited" without
+// CAP_PERFMON on every kernel, and Linux 5.10 to 6.12 keep
+// "map_value_or_null" after it, so the dereference that follows is
+// refused even as root; any other compare of a pointer needs CAP_PERFMON.
+// Linux 6.18 as root hides both, which is why this is checked here rather
+// than left to the verifier of the machine that happens to run the tests.
+//
+// ctx is the program's context struct, whose pointer fields are known.
+// The check is a forward data flow over the instructions that tracks which
+// registers may hold a pointer; it errs on the side of "pointer".
+func Portable(insns asm.Instructions, ctx hook.Context) error {
+	n := len(insns)
+	// raw slot offset -> instruction index, for jump targets.
+	index := map[int]int{}
+	raw := 0
+	for i, ins := range insns {
+		index[raw] = i
+		raw += int(ins.Size() / asm.InstructionSize)
+	}
+	index[raw] = n
+	starts := make([]int, n)
+	raw = 0
+	for i, ins := range insns {
+		starts[i] = raw
+		raw += int(ins.Size() / asm.InstructionSize)
+	}
+
+	in := make([]ptrRegs, n+1)
+	seen := make([]bool, n+1)
+	in[0] = ptrRegs(1<<asm.R1 | 1<<asm.R10)
+	seen[0] = true
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i >= n {
+			continue
+		}
+		ins := insns[i]
+		regs := in[i]
+		if why := comparePointers(ins, regs); why != "" {
+			return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: why}
+		}
+		out := regs.after(ins, ctx)
+		var succ []int
+		op := ins.OpCode
+		switch {
+		case op.JumpOp() == asm.Exit:
+		case op.Class().IsJump() && op.JumpOp() == asm.Ja:
+			succ = append(succ, jumpTarget(index, starts[i], ins))
+		case op.Class().IsJump() && op.JumpOp() != asm.Call:
+			succ = append(succ, i+1, jumpTarget(index, starts[i], ins))
+		default:
+			succ = append(succ, i+1)
+		}
+		for _, s := range succ {
+			if s < 0 {
+				return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: reasonMidJump}
+			}
+			merged := in[s] | out
+			if !seen[s] || merged != in[s] {
+				seen[s] = true
+				in[s] = merged
+				work = append(work, s)
+			}
+		}
+	}
+	return nil
+}
+
+func jumpTarget(index map[int]int, start int, ins asm.Instruction) int {
+	t, ok := index[start+1+int(ins.Offset)]
+	if !ok {
+		return -1
+	}
+	return t
+}
+
+// ptrRegs is the set of registers that may hold a pointer.
+type ptrRegs uint16
+
+func (p ptrRegs) has(r asm.Register) bool { return p&(1<<r) != 0 }
+
+func (p ptrRegs) set(r asm.Register, ptr bool) ptrRegs {
+	if ptr {
+		return p | 1<<r
+	}
+	return p &^ (1 << r)
+}
+
+// PortabilityError is an instruction that some supported verifier
+// refuses; see Portable.
+type PortabilityError struct {
+	Offset      int // in instruction slots, as the verifier counts
+	Instruction asm.Instruction
+	Reason      string
+}
+
+func (e *PortabilityError) Error() string {
+	return fmt.Sprintf("instruction %d (%v): %s", e.Offset, e.Instruction, e.Reason)
+}
+
+// The reasons of a PortabilityError.
+const (
+	reasonJump32  = "a 32-bit compare of a pointer: refused without CAP_PERFMON, and Linux 5.10-6.12 keep a null-checked map value 'or_null' after it; compare pointers with a 64-bit jump"
+	reasonPtrCmp  = "a pointer compared other than == or != 0: refused without CAP_PERFMON"
+	reasonMidJump = "a jump into the middle of an instruction"
+)
+
+// comparePointers says why a conditional jump on a pointer is refused, or
+// "": only the 64-bit null check is portable.
+func comparePointers(ins asm.Instruction, regs ptrRegs) string {
+	op := ins.OpCode
+	if !op.Class().IsJump() {
+		return ""
+	}
+	switch op.JumpOp() {
+	case asm.Ja, asm.Call, asm.Exit:
+		return ""
+	}
+	ptr := regs.has(ins.Dst) || op.Source() == asm.RegSource && regs.has(ins.Src)
+	switch {
+	case !ptr:
+		return ""
+	case op.Class() == asm.Jump32Class:
+		return reasonJump32
+	case op.Source() == asm.ImmSource && ins.Constant == 0 && (op.JumpOp() == asm.JEq || op.JumpOp() == asm.JNE):
+		return ""
+	}
+	return reasonPtrCmp
+}
+
+// after is the register state after ins.
+func (p ptrRegs) after(ins asm.Instruction, ctx hook.Context) ptrRegs {
+	op := ins.OpCode
+	switch cls := op.Class(); {
+	case ins.IsLoadFromMap() || ins.IsConstantLoad(asm.DWord) && ins.Src != 0:
+		// ld_imm64 of a map (or another pseudo source): a pointer.
+		return p.set(ins.Dst, true)
+	case ins.IsConstantLoad(asm.DWord):
+		return p.set(ins.Dst, false)
+	case cls == asm.LdXClass:
+		return p.set(ins.Dst, op.Size() == asm.DWord || p.has(ins.Src) && ins.Src != asm.RFP && pointerField(ctx, ins.Offset))
+	case cls == asm.ALU64Class:
+		switch op.ALUOp() {
+		case asm.Mov:
+			if op.Source() == asm.RegSource {
+				return p.set(ins.Dst, p.has(ins.Src))
+			}
+			return p.set(ins.Dst, false)
+		case asm.Add, asm.Sub:
+			// pointer ± scalar stays a pointer.
+			return p.set(ins.Dst, p.has(ins.Dst) || op.Source() == asm.RegSource && p.has(ins.Src))
+		}
+		return p.set(ins.Dst, false)
+	case cls == asm.ALUClass:
+		return p.set(ins.Dst, false)
+	case cls.IsJump() && op.JumpOp() == asm.Call:
+		for r := asm.R1; r <= asm.R5; r++ {
+			p = p.set(r, false)
+		}
+		return p.set(asm.R0, returnsPointer(asm.BuiltinFunc(ins.Constant)))
+	}
+	return p
+}
+
+// pointerField reports whether a 32-bit load at off from the context gives
+// a pointer: __sk_buff's data, data_end and data_meta are 32-bit fields
+// that the kernel rewrites into pointer loads. 64-bit loads count as
+// pointers anyway.
+func pointerField(ctx hook.Context, off int16) bool {
+	if ctx != hook.SkBuff {
+		return false
+	}
+	switch off {
+	case 76, 80, 140: // data, data_end, data_meta
+		return true
+	}
+	return false
+}
+
+// returnsPointer reports whether a helper returns a pointer (or null).
+func returnsPointer(fn asm.BuiltinFunc) bool {
+	switch fn {
+	case asm.FnMapLookupElem, asm.FnMapLookupPercpuElem, asm.FnSkLookupTcp, asm.FnSkLookupUdp,
+		asm.FnSkcLookupTcp, asm.FnSkFullsock, asm.FnTcpSock, asm.FnGetListenerSock, asm.FnSkStorageGet,
+		asm.FnGetLocalStorage, asm.FnRingbufReserve, asm.FnPerCpuPtr, asm.FnThisCpuPtr,
+		asm.FnSkcToTcpSock, asm.FnSkcToTcp6Sock, asm.FnSkcToTcpTimewaitSock, asm.FnSkcToTcpRequestSock,
+		asm.FnSkcToUdp6Sock:
+		return true
+	}
+	return false
+}
