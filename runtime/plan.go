@@ -55,20 +55,14 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 			return nil, fmt.Errorf("program %s: type %s is not a socket-redirect program (sk_msg, sk_skb, sockops)", name, p.Type)
 		}
 		a := Attachment{Program: name, Type: p.AttachType}
-		// sockc's names: the hook's prefix, then the map (no prefix is a
-		// prefix of another).
-		for _, k := range hook.Kinds {
-			prefix := k.ProgramName("")
-			if k.Sockops() || !strings.HasPrefix(name, prefix) {
-				continue
-			}
+		// sockc's names: the hook's prefix, then the map.
+		if k, mapName, ok := hook.ProgramKind(name); ok && k.ProgramType() == p.Type {
 			if a.Type == ebpf.AttachNone {
 				a.Type = k.AttachType()
 			}
-			if _, ok := spec.Maps[name[len(prefix):]]; ok {
-				a.Map = name[len(prefix):]
+			if _, ok := spec.Maps[mapName]; ok {
+				a.Map = mapName
 			}
-			break
 		}
 		if m, ok := explicit[name]; ok {
 			if _, exists := spec.Maps[m]; !exists {

@@ -103,11 +103,33 @@ func (k Kind) Section() string {
 	case StreamVerdict:
 		return "sk_skb/stream_verdict"
 	case SkbVerdict:
-		return "sk_skb/verdict"
+		// Not "sk_skb/verdict": libbpf before 1.2 (Debian 12's bpftool
+		// 7.1) refuses a section it does not know. "sk_skb" is libbpf's
+		// generic section of the program type, known to every version;
+		// it carries no attach type, which the kernel does not ask for at
+		// load time for sk_skb programs (the attach call names it). The
+		// program name, skb_verdict_MAP, carries it: see ProgramKind.
+		return "sk_skb"
 	case Established, Connect, Accept:
 		return "sockops"
 	}
 	return ""
+}
+
+// ProgramKind is ProgramName read backwards, for the programs of a map
+// hook: the hook whose prefix a program name has, and the map name after
+// it. ok is false for a name without such a prefix.
+func ProgramKind(name string) (k Kind, mapName string, ok bool) {
+	for _, k := range Kinds {
+		if k.Sockops() {
+			continue
+		}
+		// No hook's prefix is a prefix of another's.
+		if prefix := k.ProgramName(""); strings.HasPrefix(name, prefix) && len(name) > len(prefix) {
+			return k, name[len(prefix):], true
+		}
+	}
+	return Invalid, "", false
 }
 
 // SockopsProgram is the name of the one sockops program of a file.

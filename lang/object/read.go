@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/sockc/sockc/lang/hook"
 )
 
 // Read reads a BPF ELF object of size bytes, sockc's or clang's, with
@@ -28,7 +30,23 @@ func Read(r io.ReaderAt, size int64) (*ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, errors.New(printable("not a BPF object sockc can read: " + explainEOF(err).Error()))
 	}
+	attachTypesFromNames(spec)
 	return spec, nil
+}
+
+// attachTypesFromNames gives the sk_skb programs of libbpf's generic
+// section "sk_skb", which names no attach type, the one their name says
+// by sockc's convention (skb_verdict_MAP: hook.Kind.Section says why sockc
+// writes them there). Other programs keep what their section says.
+func attachTypesFromNames(spec *ebpf.CollectionSpec) {
+	for name, p := range spec.Programs {
+		if p.Type != ebpf.SkSKB || p.AttachType != ebpf.AttachNone {
+			continue
+		}
+		if k, _, ok := hook.ProgramKind(name); ok && k.ProgramType() == ebpf.SkSKB {
+			p.AttachType = k.AttachType()
+		}
+	}
 }
 
 // load runs cilium/ebpf's loader, turning a panic in it into an error: a
