@@ -10,12 +10,28 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockc/sockc/runtime/features"
 )
+
+// checkPlan refuses, before anything is created, attachments the kernel
+// cannot make, in one sentence that names the release that can.
+func checkPlan(plan []Attachment, fs *features.Set) error {
+	for _, a := range plan {
+		if a.Type != ebpf.AttachSkSKBVerdict {
+			continue
+		}
+		if err := fs.Require(features.SkbVerdictAttach, "on skb verdict", "use on stream verdict"); err != nil {
+			return fmt.Errorf("program %s: %w", a.Program, err)
+		}
+	}
+	return nil
+}
 
 // attachToMap attaches an sk_msg or sk_skb program of the plan to its map;
 // Close detaches it.
 func (rt *Runtime) attachToMap(a Attachment) error {
-	att, err := attachProgram(rt.coll.Maps[a.Map], rt.coll.Programs[a.Program], a.Type)
+	att, err := attachProgram(rt.coll.Maps[a.Map], rt.coll.Programs[a.Program], a.Type, rt.features.Has(features.SockmapLinks))
 	if err != nil {
 		return fmt.Errorf("attach %s (%s) to map %s: %w", a.Program, hookOf(a.Type), a.Map, err)
 	}
@@ -29,14 +45,18 @@ func (rt *Runtime) attachToMap(a Attachment) error {
 
 // attachProgram attaches an sk_msg or sk_skb program to a sockmap or
 // sockhash: with a BPF link where the kernel has them for sockmaps (Linux
-// 6.10), else with BPF_PROG_ATTACH. Closing the result detaches it, once.
-func attachProgram(m *ebpf.Map, prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
-	l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.FD(), Program: prog, Attach: typ})
-	if err == nil {
-		return l, nil
-	}
-	if !linkUnsupported(err) {
-		return nil, explainAttach(err)
+// 6.10) and links is set, else with BPF_PROG_ATTACH. A link the kernel
+// turns down after all is the same fallback. Closing the result detaches
+// it, once.
+func attachProgram(m *ebpf.Map, prog *ebpf.Program, typ ebpf.AttachType, links bool) (io.Closer, error) {
+	if links {
+		l, err := link.AttachRawLink(link.RawLinkOptions{Target: m.FD(), Program: prog, Attach: typ})
+		if err == nil {
+			return l, nil
+		}
+		if !linkUnsupported(err) {
+			return nil, explainAttach(err)
+		}
 	}
 	if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: m.FD(), Program: prog, Attach: typ}); err != nil {
 		return nil, explainAttach(err)

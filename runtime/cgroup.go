@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -57,7 +58,7 @@ const CommandCgroupPrefix = "sockc-"
 // cgroup2 mount, named PREFIX + PID + "-" + random digits (the PID is this
 // process's), and holds an exclusive flock(2) on it until remove: together
 // they tell RemoveStaleCgroups that its owner lives. remove kills the
-// processes still in it (cgroup.kill, Linux 5.14), waits for them to be
+// processes still in it (killCgroup), waits for them to be
 // gone, deletes it and drops the lock.
 func NewChildCgroup(prefix string) (path string, remove func() error, err error) {
 	root, err := Cgroup2Mount()
@@ -88,8 +89,7 @@ func NewChildCgroup(prefix string) (path string, remove func() error, err error)
 	return path, remove, nil
 }
 
-// RemoveCgroup kills what runs in a cgroup2 directory (cgroup.kill, Linux
-// 5.14), waits until it is empty and deletes it, its child cgroups first.
+// RemoveCgroup kills what runs in a cgroup2 directory (killCgroup), waits until it is empty and deletes it, its child cgroups first.
 // A cgroup that is not there is not an error.
 func RemoveCgroup(path string) error {
 	// Kill stragglers so the cgroup can go (cgroup.kill covers the
@@ -117,13 +117,70 @@ func RemoveCgroup(path string) error {
 	return fmt.Errorf("remove cgroup %s: %w", path, err)
 }
 
-// killCgroup kills every process in a cgroup at once (cgroup.kill, Linux
-// 5.14).
+// killCgroup kills every process in a cgroup and its descendants: at
+// once with cgroup.kill (Linux 5.14), else one by one (killEach).
 func killCgroup(path string) error {
-	if err := os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0); err != nil {
+	err := os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(path); serr == nil {
+			return killEach(path)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("kill cgroup %s: %w", path, err)
 	}
 	return nil
+}
+
+// killEach is cgroup.kill for kernels without it: it freezes the cgroup
+// (cgroup.freeze, Linux 5.2) so that nothing in it can fork while it is
+// emptied, sends SIGKILL to every process listed in cgroup.procs of it
+// and its descendants, and repeats until they list none. A frozen process
+// still dies of SIGKILL.
+func killEach(path string) error {
+	freeze := filepath.Join(path, "cgroup.freeze")
+	frozen := os.WriteFile(freeze, []byte("1"), 0) == nil
+	defer func() {
+		if frozen {
+			// The cgroup may be gone by now; a thawed empty cgroup is
+			// what a removal wants either way.
+			os.WriteFile(freeze, []byte("0"), 0)
+		}
+	}()
+	for round := 0; round < 100; round++ {
+		pids := cgroupPids(path)
+		if len(pids) == 0 {
+			return nil
+		}
+		for _, pid := range pids {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("kill process %d of cgroup %s: %w", pid, path, err)
+			}
+		}
+		waitCgroupEmpty(path)
+	}
+	return fmt.Errorf("kill cgroup %s: processes keep appearing", path)
+}
+
+// cgroupPids lists the processes of a cgroup and its descendants.
+func cgroupPids(path string) []int {
+	var pids []int
+	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		if err != nil {
+			return nil
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return nil
+	})
+	return pids
 }
 
 // waitCgroupEmpty waits until cgroup.events says populated 0, using the

@@ -80,8 +80,8 @@ func (c *Command) Wait() error {
 	return errors.Join(err, c.finish())
 }
 
-// Kill kills every process in the command's cgroup at once (cgroup.kill,
-// Linux 5.14): the command and whatever it started.
+// Kill kills every process in the command's cgroup (killCgroup): the
+// command and whatever it started.
 func (c *Command) Kill() error { return killCgroup(c.Cgroup) }
 
 func (c *Command) finish() error {

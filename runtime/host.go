@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockc/sockc/runtime/features"
 )
 
 // checkHost refuses big-endian hosts: sockc emits little-endian BPF.
@@ -23,9 +25,12 @@ func checkHost() error {
 }
 
 // explainLoad turns the common failures of loading maps and programs
-// into one clear sentence, keeping the cause.
-func explainLoad(err error) error {
+// into one clear sentence, keeping the cause. fs, if not nil, says
+// whether the kernel charges BPF memory to RLIMIT_MEMLOCK.
+func explainLoad(err error, fs *features.Set) error {
 	switch {
+	case errors.Is(err, unix.EPERM) && fs != nil && !fs.Has(features.MemcgAccounting) && !lacksCapabilities():
+		return explainMemlock(err, fs.Kernel)
 	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) && !isVerifierError(err):
 		return explainPrivileges("loading BPF maps and programs", err)
 	case errors.Is(err, ebpf.ErrNotSupported):
@@ -51,6 +56,31 @@ func explainAttach(err error) error {
 	return err
 }
 
+// explainMemlock words an EPERM from a kernel that charges BPF memory to
+// RLIMIT_MEMLOCK (before 5.11), when the capabilities are there: the
+// limit was too low and could not be lifted.
+func explainMemlock(err error, k features.Kernel) error {
+	var lim unix.Rlimit
+	limit := "a limited amount"
+	if unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim) == nil && lim.Cur != unix.RLIM_INFINITY {
+		limit = fmt.Sprintf("%d KiB", lim.Cur/1024)
+	}
+	return &privilegeError{
+		msg: fmt.Sprintf("loading BPF maps and programs was refused: Linux %s charges them to RLIMIT_MEMLOCK "+
+			"(the memory cgroup takes over in 5.11), this process may lock %s, and raising the limit takes "+
+			"CAP_SYS_RESOURCE: raise it before starting sockc (ulimit -l unlimited; LimitMEMLOCK=infinity "+
+			"in a systemd unit) or grant CAP_SYS_RESOURCE", k.Version.Short(), limit),
+		err: err,
+	}
+}
+
+// lacksCapabilities reports whether this thread lacks CAP_BPF or
+// CAP_NET_ADMIN (and CAP_SYS_ADMIN).
+func lacksCapabilities() bool {
+	lacks, err := LackingCapabilities()
+	return err == nil && len(lacks) > 0
+}
+
 // explainPrivileges words a refusal (EPERM, EACCES) of what: which
 // capabilities it takes and which of them this process lacks, so that a
 // root shell whose capabilities were dropped (a container, systemd's
@@ -60,7 +90,7 @@ func explainPrivileges(what string, err error) error {
 	// answer is then all there is to say.
 	lacks, _ := LackingCapabilities()
 	if len(lacks) == 0 {
-		return fmt.Errorf("%s was refused although this process has CAP_BPF and CAP_NET_ADMIN (kernel lockdown, a security module or seccomp may forbid BPF; before Linux 5.11, the memlock limit): %w", what, err)
+		return fmt.Errorf("%s was refused although this process has CAP_BPF and CAP_NET_ADMIN (kernel lockdown, a security module or seccomp may forbid BPF): %w", what, err)
 	}
 	return &privilegeError{
 		msg: fmt.Sprintf("%s needs root, or CAP_BPF with CAP_NET_ADMIN, and this process lacks %s", what, strings.Join(lacks, " and ")),

@@ -27,6 +27,7 @@ import (
 	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/keys"
 	"github.com/sockc/sockc/lang/object"
+	"github.com/sockc/sockc/runtime/features"
 )
 
 // Options configure loading.
@@ -53,6 +54,13 @@ type Options struct {
 	// compiled .sock file it comes from the compiler. Maps without a layout
 	// take raw key bytes (PutKey) or, if 4 or 8 bytes long, a scalar.
 	Keys map[string]keys.Layout
+	// Features is what the kernel offers, probed once by the caller
+	// (features.Probe) and shared; nil makes Load probe. Load takes the
+	// fallback of each missing feature that has one (BPF_PROG_ATTACH for
+	// sockmap links, SIGKILL per process for cgroup.kill), and refuses
+	// with one sentence naming the kernel release that brings the others.
+	// A Set made with features.Assume forces a fallback for tests.
+	Features *features.Set
 }
 
 // Runtime is a loaded set of maps and programs. Its methods are safe for
@@ -63,6 +71,7 @@ type Runtime struct {
 	plan     []Attachment
 	layouts  map[string]keys.Layout
 	counters []string
+	features *features.Set
 
 	mu     sync.Mutex
 	undo   []func() error // teardown steps, run last to first
@@ -153,7 +162,17 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	// no-op on newer kernels, and harmless if not permitted: the load then
 	// explains itself).
 	_ = rlimit.RemoveMemlock()
-	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}, done: make(chan struct{})}
+	fs := opts.Features
+	if fs == nil {
+		mount, _ := Cgroup2Mount()
+		if fs, err = features.Probe(features.ProbeOptions{Cgroup2: mount}); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkPlan(plan, fs); err != nil {
+		return nil, err
+	}
+	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}, done: make(chan struct{}), features: fs}
 	for k, v := range opts.Keys {
 		rt.layouts[k] = v
 	}
@@ -167,7 +186,7 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	}()
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{})
 	if err != nil {
-		return nil, explainLoad(err)
+		return nil, explainLoad(err, fs)
 	}
 	rt.coll = coll
 	rt.push(func() error { coll.Close(); return nil })
@@ -365,6 +384,9 @@ func (rt *Runtime) PeerMaps() []string {
 	}
 	return out
 }
+
+// Features returns what the kernel offers, as Load found or was told.
+func (rt *Runtime) Features() *features.Set { return rt.features }
 
 // HasSockops reports whether the collection has a sockops program, which
 // needs AttachCgroup to run.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // StaleCgroup is a child cgroup whose owner died without removing it,
@@ -104,19 +103,9 @@ func processExists(pid int) bool {
 // "PID (COMM)".
 func cgroupProcesses(path string) []string {
 	var out []string
-	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			return nil
-		}
-		for _, pid := range strings.Fields(string(data)) {
-			comm, _ := os.ReadFile(filepath.Join("/proc", pid, "comm"))
-			out = append(out, fmt.Sprintf("%s (%s)", pid, bytes.TrimSpace(comm)))
-		}
-		return nil
-	})
+	for _, pid := range cgroupPids(path) {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		out = append(out, fmt.Sprintf("%d (%s)", pid, bytes.TrimSpace(comm)))
+	}
 	return out
 }

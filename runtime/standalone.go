@@ -33,7 +33,7 @@ func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (
 		Name: name, Type: typ, KeySize: uint32(key.Size()), ValueSize: 8, MaxEntries: maxEntries,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create map %s: %w", name, explainLoad(err))
+		return nil, fmt.Errorf("create map %s: %w", name, explainLoad(err, nil))
 	}
 	return &Map{name: name, m: m, layout: key, owned: true}, nil
 }
@@ -52,7 +52,8 @@ func (m *Map) Close() error {
 // attach type, with a BPF link where the kernel has them for sockmaps
 // (Linux 6.10) and BPF_PROG_ATTACH before. Closing the result detaches it.
 func (m *Map) Attach(prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
-	att, err := attachProgram(m.m, prog, typ)
+	// No feature set here: try a link, fall back if the kernel has none.
+	att, err := attachProgram(m.m, prog, typ, true)
 	if err != nil {
 		return nil, fmt.Errorf("attach to map %s: %w", m.name, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/rlimit"
+
 	"github.com/sockc/sockc/runtime"
 )
 
@@ -20,10 +22,17 @@ func Required() bool { return os.Getenv(RequireEnv) == "1" }
 
 // Require skips (or, when required, fails) t unless the process may load
 // BPF programs and attach them: root, or CAP_BPF with CAP_NET_ADMIN.
+//
+// It also lifts RLIMIT_MEMLOCK, as sockc's own entry points do: before
+// Linux 5.11 every map and program counts against it (64 KiB by default),
+// and the tests load through cilium/ebpf directly too.
 func Require(t testing.TB) {
 	t.Helper()
 	if reason := missing(); reason != "" {
 		Unavailable(t, reason)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		t.Logf("RLIMIT_MEMLOCK stays as it is: %v", err)
 	}
 }
 
