@@ -14,8 +14,8 @@ import (
 	"github.com/sockc/sockc/runtime/features"
 )
 
-// checkHost refuses big-endian hosts: sockc emits little-endian BPF.
-func checkHost() error {
+// CheckHost refuses big-endian hosts: sockc emits little-endian BPF.
+func CheckHost() error {
 	var b [2]byte
 	binary.NativeEndian.PutUint16(b[:], 1)
 	if b[0] != 1 {
@@ -122,23 +122,58 @@ func (e *privilegeError) Unwrap() error { return e.err }
 // CAP_SYS_ADMIN stands in for either, as in the kernel. Empty when nothing
 // is missing; an error when the set cannot be read.
 func LackingCapabilities() ([]string, error) {
+	caps, err := Capabilities()
+	if err != nil {
+		return nil, err
+	}
+	has := map[string]bool{}
+	for _, c := range caps {
+		has[c.Name] = c.Effective
+	}
+	if has["CAP_SYS_ADMIN"] {
+		return nil, nil
+	}
+	var lacks []string
+	for _, c := range []string{"CAP_BPF", "CAP_NET_ADMIN"} {
+		if !has[c] {
+			lacks = append(lacks, c)
+		}
+	}
+	return lacks, nil
+}
+
+// Capabilities reports which of the capabilities that matter to sockc
+// this thread has in its effective set: CAP_BPF and CAP_NET_ADMIN (what it
+// needs), CAP_SYS_ADMIN (which stands in for both), CAP_PERFMON (which
+// sockc's programs do not need) and CAP_SYS_RESOURCE (which lifts
+// RLIMIT_MEMLOCK before Linux 5.11), in that order.
+func Capabilities() ([]CapabilityState, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return nil, fmt.Errorf("read capabilities: %w", err)
 	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	if has(unix.CAP_SYS_ADMIN) {
-		return nil, nil
+	var out []CapabilityState
+	for _, c := range []struct {
+		name string
+		n    uint
+	}{{"CAP_BPF", unix.CAP_BPF}, {"CAP_NET_ADMIN", unix.CAP_NET_ADMIN}, {"CAP_SYS_ADMIN", unix.CAP_SYS_ADMIN},
+		{"CAP_PERFMON", unix.CAP_PERFMON}, {"CAP_SYS_RESOURCE", unix.CAP_SYS_RESOURCE}} {
+		out = append(out, CapabilityState{Name: c.name, Effective: data[c.n/32].Effective&(1<<(c.n%32)) != 0})
 	}
-	var lacks []string
-	if !has(unix.CAP_BPF) {
-		lacks = append(lacks, "CAP_BPF")
-	}
-	if !has(unix.CAP_NET_ADMIN) {
-		lacks = append(lacks, "CAP_NET_ADMIN")
-	}
-	return lacks, nil
+	return out, nil
+}
+
+// CapabilityState is one capability of Capabilities.
+type CapabilityState struct {
+	Name      string `json:"name"`
+	Effective bool   `json:"effective"`
+}
+
+// BPFFSMounted reports whether a bpffs is mounted at dir.
+func BPFFSMounted(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.BPF_FS_MAGIC
 }
 
 // EnsureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf

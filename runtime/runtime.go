@@ -151,7 +151,7 @@ func LoadObject(r io.ReaderAt, size int64, opts Options) (*Runtime, error) {
 // attaches every sk_msg and sk_skb program to its map. Sockops programs
 // wait for AttachCgroup. On error, everything created so far is removed.
 func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
-	if err := checkHost(); err != nil {
+	if err := CheckHost(); err != nil {
 		return nil, err
 	}
 	plan, err := Plan(spec, opts.Attach)

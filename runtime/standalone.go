@@ -17,7 +17,7 @@ import (
 // A sockmap's key is a u32 index; a sockhash takes the layout given (its
 // size is the key size). Close the Map to remove it.
 func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (*Map, error) {
-	if err := checkHost(); err != nil {
+	if err := CheckHost(); err != nil {
 		return nil, err
 	}
 	_ = rlimit.RemoveMemlock() // see Load

@@ -114,11 +114,11 @@ See docs/language.md for the language.`,
 	root.Args = cobra.ArbitraryArgs
 	root.RunE = func(c *cobra.Command, args []string) error {
 		if len(args) == 0 {
-			return usageErrorf("missing command: check, compile, fmt, objdump or run (see 'sockc --help')")
+			return usageErrorf("missing command: check, compile, doctor, fmt, objdump or run (see 'sockc --help')")
 		}
 		return usageErrorf("unknown command %q%s (see 'sockc --help')", args[0], didYouMean(c, args[0]))
 	}
-	root.AddCommand(newCheckCmd(), newCompileCmd(), newFmtCmd(), newObjdumpCmd(), newRunCmd())
+	root.AddCommand(newCheckCmd(), newCompileCmd(), newDoctorCmd(), newFmtCmd(), newObjdumpCmd(), newRunCmd())
 	strictHelp(root)
 	strictCompletion(root)
 	return root

@@ -22,6 +22,7 @@ import (
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/runtime"
+	"github.com/sockc/sockc/runtime/features"
 )
 
 type runFlags struct {
@@ -161,7 +162,15 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	}()
 
 	notef := func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
-	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin, Logf: notef})
+	// The kernel is asked once what it offers; the runtime takes the
+	// fallback of each missing feature (sockc doctor lists them).
+	mount, _ := runtime.Cgroup2Mount()
+	kernel, err := features.Probe(features.ProbeOptions{Cgroup2: mount})
+	if err != nil {
+		return &exitError{code: exitInput, msg: err.Error()}
+	}
+	logf("%s", kernel.Summary())
+	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin, Logf: notef, Features: kernel})
 	var diags diag.List
 	if errors.As(err, &diags) {
 		diags.Format(stderr)

@@ -83,11 +83,11 @@ type BugStatus struct {
 func (b BugStatus) String() string {
 	switch {
 	case !b.Known:
-		return fmt.Sprintf("unknown   %s: this kernel's version does not say; fixed by %s", b.Bug.Name, b.Bug.Fix)
+		return fmt.Sprintf("unknown   %s: this kernel's version does not tell (fix: %s)", b.Bug.Name, b.Bug.Fix)
 	case b.Affected:
-		return fmt.Sprintf("AFFECTED  %s: %s; fixed by %s", b.Bug.Name, b.Bug.Effect, b.Bug.Fix)
+		return fmt.Sprintf("AFFECTED  %s: %s (fix: %s)", b.Bug.Name, b.Bug.Effect, b.Bug.Fix)
 	}
-	return fmt.Sprintf("fixed     %s (or never present here)", b.Bug.Name)
+	return fmt.Sprintf("ok        %s: fixed in this release, or never in it (fix: %s)", b.Bug.Name, b.Bug.Fix)
 }
 
 // KnownBugs says, for each known bug, whether kernel k has it.

@@ -92,7 +92,7 @@ type Kernel struct {
 }
 
 func (k Kernel) String() string {
-	if k.Version.Short() == strings.SplitN(k.Release, "-", 2)[0] || !k.PatchKnown {
+	if strings.HasPrefix(k.Release, k.Version.String()) || !k.PatchKnown {
 		return k.Release
 	}
 	return fmt.Sprintf("%s (Linux %s)", k.Release, k.Version)
