@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,9 @@ const (
 	capsEnv = "SOCKC_E2E_DROP_CAPS"
 	// uidEnv, if set, is the user and group the command runs as.
 	uidEnv = "SOCKC_E2E_UID"
+	// memlockEnv, if set, is the RLIMIT_MEMLOCK (soft and hard, bytes)
+	// the command gets: the default of a kernel before 5.11 is 64 KiB.
+	memlockEnv = "SOCKC_E2E_MEMLOCK"
 )
 
 // runCapDropLauncher acts as the launcher when capsEnv is set; TestMain
@@ -33,22 +37,35 @@ func runCapDropLauncher() {
 	if os.Getenv(capsEnv) == "" {
 		return
 	}
-	err := dropCapsAndExec(os.Getenv(capsEnv), os.Getenv(uidEnv), os.Args[1:])
+	err := dropCapsAndExec(os.Getenv(capsEnv), os.Getenv(uidEnv), os.Getenv(memlockEnv), os.Args[1:])
 	fmt.Fprintln(os.Stderr, "capdrop:", err)
 	os.Exit(127)
 }
 
-// dropCapsAndExec removes the capabilities in spec from the bounding,
-// inheritable, ambient, permitted and effective sets, sets no_new_privs,
-// switches to uid (if not empty) and execs argv. It returns only on error.
-func dropCapsAndExec(spec, uid string, argv []string) error {
+// dropCapsAndExec sets RLIMIT_MEMLOCK to memlock bytes (if not empty),
+// removes the capabilities in spec from the bounding, inheritable,
+// ambient, permitted and effective sets, sets no_new_privs, switches to
+// uid (if not empty) and execs argv. It returns only on error.
+func dropCapsAndExec(spec, uid, memlock string, argv []string) error {
 	// Capabilities belong to a thread, and exec keeps the caller's: drop
 	// them and exec on one and the same thread.
 	goruntime.LockOSThread()
 	os.Unsetenv(capsEnv)
 	os.Unsetenv(uidEnv)
+	os.Unsetenv(memlockEnv)
 	if len(argv) == 0 {
 		return fmt.Errorf("no command")
+	}
+	if memlock != "" {
+		n, err := strconv.ParseUint(memlock, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: %w", memlockEnv, memlock, err)
+		}
+		// Lowering the hard limit takes no capability; raising it back
+		// would take CAP_SYS_RESOURCE, which the command may not get.
+		if err := unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: n, Max: n}); err != nil {
+			return fmt.Errorf("set RLIMIT_MEMLOCK: %w", err)
+		}
 	}
 	drop, err := parseCaps(spec)
 	if err != nil {
@@ -156,6 +173,25 @@ type capProfile struct {
 	// keep must still be effective in the command (so that the profile is
 	// what its name says).
 	keep []uint
+	// memlock, if not 0, is the command's RLIMIT_MEMLOCK, soft and hard.
+	memlock uint64
+}
+
+// allCapsBut lists every capability the kernel knows but keep, for a
+// profile that keeps exactly those.
+func allCapsBut(t *testing.T, keep ...uint) []uint {
+	t.Helper()
+	all, err := parseCaps("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []uint
+	for _, c := range all {
+		if !slices.Contains(keep, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // command builds the command line name args under p; it is stopped
@@ -186,6 +222,9 @@ func (p capProfile) command(t *testing.T, d time.Duration, name string, args ...
 	cmd.Env = append(os.Environ(), capsEnv+"="+spec)
 	if p.uid != 0 {
 		cmd.Env = append(cmd.Env, uidEnv+"="+strconv.Itoa(p.uid))
+	}
+	if p.memlock != 0 {
+		cmd.Env = append(cmd.Env, memlockEnv+"="+strconv.FormatUint(p.memlock, 10))
 	}
 	return cmd
 }
