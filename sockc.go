@@ -15,6 +15,7 @@ import (
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/diag"
+	"github.com/sockc/sockc/lang/hook"
 	"github.com/sockc/sockc/lang/parser"
 	"github.com/sockc/sockc/lang/token"
 )
@@ -42,12 +43,24 @@ func Compile(filename string, src []byte) (*ebpf.CollectionSpec, error) {
 	return out.Spec, nil
 }
 
+// Options configure a build; the zero Options is what Build, Check and
+// Compile use.
+type Options struct {
+	// MinKernel, if set, is the oldest Linux release the file must load
+	// on: each handler whose program needs a newer one gets a warning
+	// (on skb verdict needs 5.13). Zero checks nothing.
+	MinKernel hook.KernelVersion
+}
+
 // Check parses, checks and compiles a file, and returns all diagnostics
 // sorted by position; the file is clean when the list has no errors. Code
 // generation runs too, because a few limits (program size) are only known
 // then: a clean Check means Compile succeeds.
-func Check(filename string, src []byte) diag.List {
-	out, err := Build(filename, src)
+func Check(filename string, src []byte) diag.List { return Options{}.Check(filename, src) }
+
+// Check is the package's Check with these options.
+func (o Options) Check(filename string, src []byte) diag.List {
+	out, err := o.Build(filename, src)
 	var diags diag.List
 	if errors.As(err, &diags) {
 		return diags
@@ -60,7 +73,10 @@ func Check(filename string, src []byte) diag.List {
 
 // Build compiles a file and returns the spec with the checked program and
 // warnings. The error, if any, is a diag.List.
-func Build(filename string, src []byte) (out *Output, err error) {
+func Build(filename string, src []byte) (*Output, error) { return Options{}.Build(filename, src) }
+
+// Build is the package's Build with these options.
+func (o Options) Build(filename string, src []byte) (out *Output, err error) {
 	if err := checkSource(filename, src); err != nil {
 		return nil, err
 	}
@@ -76,6 +92,9 @@ func Build(filename string, src []byte) (out *Output, err error) {
 	}()
 	file := parser.ParseFile(f, errs)
 	prog := check.Check(file, errs)
+	if o.MinKernel != (hook.KernelVersion{}) && !errs.HasErrors() {
+		check.MinKernel(prog, o.MinKernel, errs)
+	}
 	if errs.HasErrors() {
 		return nil, errs.List()
 	}

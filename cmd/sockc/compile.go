@@ -18,6 +18,7 @@ import (
 func newCompileCmd() *cobra.Command {
 	var asmOut bool
 	var output string
+	var minKernel minKernelFlag
 	cmd := &cobra.Command{
 		Use:   "compile [-S] [-o OUT.o] FILE",
 		Short: "Compile a .sock file to a BPF object file",
@@ -42,11 +43,15 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
 				// the default FILE.o instead would surprise.
 				return usageErrorf("compile: -o needs a file name (see 'sockc compile --help')")
 			}
+			opts, err := minKernel.options("compile")
+			if err != nil {
+				return err
+			}
 			src, err := readSource(name)
 			if err != nil {
 				return err
 			}
-			out, err := sockc.Build(name, src)
+			out, err := opts.Build(name, src)
 			var diags diag.List
 			if errors.As(err, &diags) {
 				diags.Format(c.ErrOrStderr())
@@ -88,6 +93,7 @@ instructions compiled from it (to stdout, or to OUT with -o).`,
 	}
 	cmd.Flags().BoolVarP(&asmOut, "asm", "S", false, "print instructions instead of writing an object file")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `OUT`, - for stdout (default: FILE.o beside the source; stdout with -S)")
+	minKernel.register(cmd)
 	return cmd
 }
 

@@ -3,6 +3,8 @@ package features
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sockc/sockc/lang/hook"
 )
 
 // ID names a kernel feature sockc uses that came after MinSupported, or
@@ -44,7 +46,7 @@ type Feature struct {
 // All lists the features sockc knows, in doctor's order.
 func All() []Feature {
 	return []Feature{
-		{ID: SkbVerdictAttach, Name: "BPF_SK_SKB_VERDICT", Since: V(5, 13, 0),
+		{ID: SkbVerdictAttach, Name: skbVerdictFeature, Since: skbVerdictSince,
 			Uses:    "on skb verdict handlers",
 			Without: "on skb verdict cannot attach: use on stream verdict", Needed: true},
 		{ID: VerdictWithoutParser, Name: "stream verdict without a stream parser", Since: V(5, 10, 0),
@@ -68,6 +70,13 @@ func All() []Feature {
 			Uses: "nothing: no kernel has it, which is why redirect peer is an sk_skb statement"},
 	}
 }
+
+// The skb verdict hook's needs, as the compiler states them for its
+// --min-kernel warnings.
+var skbVerdictSince, skbVerdictFeature = func() (Version, string) {
+	v, name, _ := hook.SkbVerdict.Needs()
+	return V(v.Major, v.Minor, 0), name
+}()
 
 // Lookup returns the feature with this ID.
 func Lookup(id ID) Feature {

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockc/sockc/lang/hook"
 )
 
 // Version is a Linux version.
@@ -24,8 +26,12 @@ type Version struct {
 func V(major, minor, patch int) Version { return Version{major, minor, patch} }
 
 // MinSupported is the oldest kernel sockc supports and tests: Debian 11's
-// 5.10. The features sockc needs that are older go unchecked.
-func MinSupported() Version { return V(5, 10, 0) }
+// 5.10 (hook.MinSupportedKernel). The features sockc needs that are older
+// go unchecked.
+func MinSupported() Version {
+	v := hook.MinSupportedKernel()
+	return V(v.Major, v.Minor, 0)
+}
 
 func (v Version) String() string {
 	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
