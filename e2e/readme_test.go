@@ -249,6 +249,13 @@ func (r *readmeRun) command(where, line string) {
 		r.source = f[len(f)-1]
 	case len(f) > 2 && f[0] == "sockc" && (f[1] == "objdump" || f[1] == "check"):
 		r.runOK(where, cmd, time.Minute)
+	case len(f) == 2 && f[0] == "sockc" && f[1] == "doctor":
+		// The README says its exit status tells whether sockc can run:
+		// here, as root, it can.
+		out := r.runOK(where, cmd, time.Minute)
+		if lines := splitLines(strings.TrimSpace(out)); len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "sockc can run here") {
+			t.Fatalf("%s: %s: does not end saying sockc can run here:\n%s", where, line, out)
+		}
 	case len(f) > 3 && f[0] == "bpftool" && f[1] == "prog" && f[2] == "loadall":
 		r.runOK(where, cmd, time.Minute)
 	case len(f) > 3 && f[0] == "bpftool" && f[1] == "prog" && f[2] == "dump":
