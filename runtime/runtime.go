@@ -164,8 +164,11 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	_ = rlimit.RemoveMemlock()
 	fs := opts.Features
 	if fs == nil {
-		mount, _ := Cgroup2Mount()
-		if fs, err = features.Probe(features.ProbeOptions{Cgroup2: mount}); err != nil {
+		// Only what Load decides by: cgroup.kill is tried and its
+		// absence handled where it is used, and its probe may make a
+		// cgroup, which a library call should not.
+		only := []features.ID{features.MemcgAccounting, features.SockmapLinks, features.SkbVerdictAttach}
+		if fs, err = features.Probe(features.ProbeOptions{Only: only}); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -20,6 +21,9 @@ type ProbeOptions struct {
 	// Cgroup2 is where cgroup2 is mounted ("" if it is not): cgroup.kill
 	// is looked for below it.
 	Cgroup2 string
+	// Only, if not empty, limits the probes to these features; the others
+	// are left to the kernel's version.
+	Only []ID
 }
 
 // Probe asks the running kernel about every feature of All. Probes that
@@ -35,14 +39,25 @@ func Probe(opts ProbeOptions) (*Set, error) {
 		return nil, err
 	}
 	s := &Set{Kernel: k, results: map[ID]Result{}}
+	want := func(id ID) bool { return len(opts.Only) == 0 || slices.Contains(opts.Only, id) }
 	// First: before 5.11 the other probes' maps count against the limit.
-	s.results[MemcgAccounting] = probeMemcg()
-	s.results[SockmapLinks] = probed(probeSockmapLink())
-	s.results[SkbVerdictAttach] = probed(probeSkbVerdict())
-	s.results[CgroupKill] = probeCgroupKill(opts.Cgroup2)
-	s.results[VerdictWithoutParser] = Result{Note: "no probe: it takes a connection to see"}
-	for id, pt := range map[ID]ebpf.ProgramType{CookieSkSKB: ebpf.SkSKB, CookieSockOps: ebpf.SockOps, CookieSkMsg: ebpf.SkMsg} {
-		s.results[id] = probed(helperProbe(pt, asm.FnGetSocketCookie))
+	probes := []struct {
+		id    ID
+		probe func() Result
+	}{
+		{MemcgAccounting, probeMemcg},
+		{SockmapLinks, func() Result { return probed(probeSockmapLink()) }},
+		{SkbVerdictAttach, func() Result { return probed(probeSkbVerdict()) }},
+		{CgroupKill, func() Result { return probeCgroupKill(opts.Cgroup2) }},
+		{VerdictWithoutParser, func() Result { return Result{Note: "no probe: it takes a connection to see"} }},
+		{CookieSkSKB, func() Result { return probed(helperProbe(ebpf.SkSKB, asm.FnGetSocketCookie)) }},
+		{CookieSockOps, func() Result { return probed(helperProbe(ebpf.SockOps, asm.FnGetSocketCookie)) }},
+		{CookieSkMsg, func() Result { return probed(helperProbe(ebpf.SkMsg, asm.FnGetSocketCookie)) }},
+	}
+	for _, p := range probes {
+		if want(p.id) {
+			s.results[p.id] = p.probe()
+		}
 	}
 	return s, nil
 }
