@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -132,34 +133,66 @@ func killCgroup(path string) error {
 	return nil
 }
 
-// killEach is cgroup.kill for kernels without it: it freezes the cgroup
-// (cgroup.freeze, Linux 5.2) so that nothing in it can fork while it is
-// emptied, sends SIGKILL to every process listed in cgroup.procs of it
-// and its descendants, and repeats until they list none. A frozen process
-// still dies of SIGKILL.
+// killEach is cgroup.kill for kernels without it (before 5.14): it sends
+// SIGKILL to every process listed in cgroup.procs of the cgroup and its
+// descendants, waits for them to end, and repeats until none is listed:
+// what a killed process forked before it died is found in the next
+// round. (Freezing the cgroup first would stop forks, but Linux 5.10 loses
+// a SIGKILL sent to a frozen process.)
 func killEach(path string) error {
-	freeze := filepath.Join(path, "cgroup.freeze")
-	frozen := os.WriteFile(freeze, []byte("1"), 0) == nil
-	defer func() {
-		if frozen {
-			// The cgroup may be gone by now; a thawed empty cgroup is
-			// what a removal wants either way.
-			os.WriteFile(freeze, []byte("0"), 0)
-		}
-	}()
 	for round := 0; round < 100; round++ {
 		pids := cgroupPids(path)
 		if len(pids) == 0 {
 			return nil
 		}
+		var fds []int
 		for _, pid := range pids {
+			// A pidfd first, so that the wait is for this process even
+			// if its pid is reused.
+			fd, ferr := unix.PidfdOpen(pid, 0)
+			if ferr == nil {
+				fds = append(fds, fd)
+			}
 			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				closeAll(fds)
 				return fmt.Errorf("kill process %d of cgroup %s: %w", pid, path, err)
 			}
 		}
-		waitCgroupEmpty(path)
+		awaitExits(fds, time.Second)
+		closeAll(fds)
 	}
 	return fmt.Errorf("kill cgroup %s: processes keep appearing", path)
+}
+
+// awaitExits waits until every pidfd is readable (its process ended), or
+// for at most limit.
+func awaitExits(pidfds []int, limit time.Duration) {
+	polls := make([]unix.PollFd, len(pidfds))
+	for i, fd := range pidfds {
+		polls[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	}
+	end := time.Now().Add(limit)
+	for waiting := len(polls); waiting > 0; {
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		if _, err := unix.Poll(polls, int(left.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		for i := range polls {
+			if polls[i].Fd >= 0 && polls[i].Revents != 0 {
+				polls[i].Fd = -1 // poll ignores it from now on
+				waiting--
+			}
+		}
+	}
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }
 
 // cgroupPids lists the processes of a cgroup and its descendants.

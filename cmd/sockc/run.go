@@ -169,7 +169,6 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	if err != nil {
 		return &exitError{code: exitInput, msg: err.Error()}
 	}
-	logf("%s", kernel.Summary())
 	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin, Logf: notef, Features: kernel})
 	var diags diag.List
 	if errors.As(err, &diags) {
@@ -188,6 +187,8 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 		}
 	}()
 	removeStaleCgroups(notef)
+	// After the load, so that a refusal stays the one line it is.
+	logf("%s", kernel.Summary())
 	for _, a := range rt.Attachments() {
 		if a.Map != "" {
 			logf("attached %s to map %s (%s)", a.Program, a.Map, a.Type)

@@ -57,7 +57,7 @@ func All() []Feature {
 			Without: "BPF_PROG_ATTACH, detached at teardown; after a SIGKILL the kernel detaches once the map is freed", Fallback: true, Needed: true},
 		{ID: CgroupKill, Name: "cgroup.kill", Since: V(5, 14, 0),
 			Uses:    "killing what a command left in its cgroup at teardown",
-			Without: "SIGKILL to each process in cgroup.procs, the cgroup frozen first", Fallback: true, Needed: true},
+			Without: "SIGKILL to each process in cgroup.procs, round after round until none is left", Fallback: true, Needed: true},
 		{ID: MemcgAccounting, Name: "BPF memory charged to the memory cgroup", Since: V(5, 11, 0),
 			Uses:    "creating maps and loading programs whatever RLIMIT_MEMLOCK says",
 			Without: "BPF memory counts against RLIMIT_MEMLOCK: sockc lifts the limit, which takes CAP_SYS_RESOURCE where the hard limit is lower", Fallback: true, Needed: true},
