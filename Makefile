@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: all build test vet fmt-check golden clean demo bench bench-quick fuzz
+.PHONY: all build test vet fmt-check golden clean demo bench bench-quick fuzz kernels
 
 all: build
 
@@ -71,3 +71,15 @@ fuzz:
 		execs=$$(grep -o 'execs: [0-9]*' $$log | tail -n 1 | cut -d ' ' -f 2); rm -f $$log; \
 		echo "fuzz: $$name: $${execs:-0} execs in $(FUZZTIME), no crash"; \
 	done
+
+# The kernel matrix (kernels/README.md): the kernel tests, the runtime
+# tests, a list of e2e tests and each example under `sockc run` on the
+# kernels of Debian 11, 12 and 13 (5.10, 6.1, 6.12), each booted under
+# qemu, and on the host's. Needs root and qemu-system-x86; downloads the
+# kernels once into ${SOCKC_KERNEL_CACHE:-/var/cache/sockc/kernels}.
+# Writes bin/kernels/summary.md; fails if any check fails on any kernel.
+# KM_GEN: generated programs the verifier must accept on each kernel.
+KM_GEN ?= 300
+
+kernels:
+	KM_GEN=$(KM_GEN) GO=$(GO) kernels/run
