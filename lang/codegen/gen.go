@@ -36,6 +36,12 @@ type gen struct {
 
 	free []asm.Register // scratch registers not in use
 
+	// spilled holds the stack slots (8-byte aligned frame offsets) that
+	// an instruction emitted so far may leave holding a spilled register;
+	// see toStack. Jumps only go forward, so what was emitted before an
+	// instruction is all that can have run before it.
+	spilled map[int16]bool
+
 	pass, exitOK, drop label // epilogues; exitOK is the exit after "r0 = 1"
 }
 
@@ -44,7 +50,7 @@ type gen struct {
 var scratchOrder = []asm.Register{asm.R2, asm.R3, asm.R4, asm.R5, asm.R0, asm.R1, asm.R7, asm.R8, asm.R9}
 
 func newGen(p *check.Program, ls *lines, k hook.Kind, ctx asm.Register) *gen {
-	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx, r1IsCtx: true}
+	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx, r1IsCtx: true, spilled: map[int16]bool{}}
 	for _, r := range scratchOrder {
 		if r != ctx {
 			g.free = append(g.free, r)
@@ -310,7 +316,7 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 		// the key is this socket's own cookie (see check.PeerMapName).
 		g.ctxArg()
 		g.call(asm.FnGetSocketCookie)
-		g.emit(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
+		g.toStack(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
 		g.ctxArg()
 		g.mapPtr(asm.R2, m.PeerMap)
 		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
@@ -357,13 +363,16 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 }
 
 // key builds a sockhash key on the stack and returns its frame offset.
+// The words are stored from the last to the first: within an 8-byte slot
+// the upper word before the lower, aligned one (see toStack).
 func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 	base := -int16((l.Size() + 7) &^ 7)
 	if !l.Tuple && l.Components[0] == keys.U64 {
 		g.storeU64(base, args[0])
 		return base
 	}
-	for i, c := range l.Components {
+	for i := len(l.Components) - 1; i >= 0; i-- {
+		c := l.Components[i]
 		off := base + int16(l.Offset(i))
 		arg := args[i]
 		if c == keys.IP6 {
@@ -371,15 +380,57 @@ func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 			continue
 		}
 		if v, ok := g.prog.Consts[arg]; ok {
-			g.emit(asm.StoreImm(asm.RFP, off, int64(int32(v)), asm.Word))
+			g.toStack(asm.StoreImm(asm.RFP, off, int64(int32(v)), asm.Word))
 			continue
 		}
 		r := g.alloc()
 		g.value(arg, r)
-		g.emit(asm.StoreMem(asm.RFP, off, r, asm.Word))
+		g.toStack(asm.StoreMem(asm.RFP, off, r, asm.Word))
 		g.release(r)
 	}
 	return base
+}
+
+// toStack emits a store to the stack. Verifiers before Linux 6.13 (and
+// 6.12.x before the fix's backport) refuse, from a caller without
+// CAP_PERFMON, a store of less than 8 bytes into an 8-byte slot that
+// holds a spilled register ("attempt to corrupt spilled pointer on
+// stack"), even a spilled scalar; and since 6.x a 4-byte store of a
+// register at an aligned offset is itself such a spill. So a slot that
+// an earlier store may have left spilled is cleared with an 8-byte store
+// of zero first, and keys store the upper word of a slot before the lower
+// one. Portable checks the result.
+func (g *gen) toStack(ins asm.Instruction) {
+	size := int16(ins.OpCode.Size().Sizeof())
+	slot := ins.Offset &^ 7 // floor to the slot: offsets are negative
+	if size < 8 && g.spilled[slot] {
+		g.emit(clearSlot(slot))
+		g.spilled[slot] = false
+	}
+	g.emit(ins)
+	if spills(ins) {
+		g.spilled[slot] = true
+	}
+}
+
+// clearSlot stores 8 zero bytes at a stack slot: the verifier marks them
+// zero, no longer a spilled register. (cilium/ebpf's asm.StoreImm refuses
+// DWord, so the instruction is built here.)
+func clearSlot(off int16) asm.Instruction {
+	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off}
+}
+
+// spills reports whether a store to the stack may leave its slot holding
+// a spilled register on some supported verifier: any store of a register
+// of 8 bytes, or of fewer at an aligned offset, and any store of a
+// non-zero immediate at an aligned offset (6.3 and later spill those as
+// constants).
+func spills(ins asm.Instruction) bool {
+	aligned := ins.Offset%8 == 0
+	if ins.OpCode.Class() == asm.StXClass {
+		return aligned || ins.OpCode.Size() == asm.DWord
+	}
+	return aligned && ins.Constant != 0
 }
 
 // storeU64 stores a 32-bit value zero-extended to a u64 key.
@@ -388,12 +439,12 @@ func (g *gen) storeU64(off int16, arg ast.Expr) {
 		// The immediate of a 64-bit store is sign-extended: only
 		// non-negative int32 values store as themselves. (cilium/ebpf's
 		// asm.StoreImm refuses DWord, so the instruction is built here.)
-		g.emit(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off, Constant: int64(v)})
+		g.toStack(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off, Constant: int64(v)})
 		return
 	}
 	r := g.alloc()
 	g.value(arg, r)
-	g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
+	g.toStack(asm.StoreMem(asm.RFP, off, r, asm.DWord))
 	g.release(r)
 }
 
@@ -402,10 +453,10 @@ func (g *gen) storeU64(off int16, arg ast.Expr) {
 func (g *gen) copyIP6(off int16, arg ast.Expr) {
 	f := g.prog.Fields[ast.Unparen(arg).(*ast.Name)]
 	r := g.alloc()
-	for w := int16(0); w < 4; w++ {
+	for w := int16(3); w >= 0; w-- { // last word first: see key
 		g.useCtx()
 		g.emit(asm.LoadMem(r, g.ctx, f.Offset+4*w, asm.Word))
-		g.emit(asm.StoreMem(asm.RFP, off+4*w, r, asm.Word))
+		g.toStack(asm.StoreMem(asm.RFP, off+4*w, r, asm.Word))
 	}
 	g.release(r)
 }
@@ -451,8 +502,10 @@ func (g *gen) update(s *ast.UpdateStmt) {
 func (g *gen) count(s *ast.CountStmt) {
 	c := g.prog.CounterOf[s]
 	skip := g.newLabel()
-	g.emit(asm.StoreImm(asm.RFP, -4, 0, asm.Word))
-	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -4))
+	// The u32 key 0, in an 8-byte store of zero: a whole slot, so no
+	// earlier spill there matters (see toStack).
+	g.toStack(clearSlot(-8))
+	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
 	g.mapPtr(asm.R1, check.CountersMap)
 	g.call(asm.FnMapLookupElem)
 	g.jumpNull(asm.R0, skip)

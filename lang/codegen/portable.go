@@ -8,19 +8,29 @@ import (
 	"github.com/sockc/sockc/lang/hook"
 )
 
-// Portable checks that insns compare pointers only in the one way every
-// supported verifier accepts from every caller: a 64-bit == or != against
-// zero, the null check of a pointer a helper returned. A 32-bit compare of
-// a pointer is refused as "pointer comparison prohibited" without
-// CAP_PERFMON on every kernel, and Linux 5.10 to 6.12 keep
-// "map_value_or_null" after it, so the dereference that follows is
-// refused even as root; any other compare of a pointer needs CAP_PERFMON.
-// Linux 6.18 as root hides both, which is why this is checked here rather
-// than left to the verifier of the machine that happens to run the tests.
+// Portable checks insns against the rules that some supported verifier
+// enforces and a newer one, or a more privileged caller, would not:
+//
+//   - Pointers are compared only in the one way every verifier accepts
+//     from every caller: a 64-bit == or != against zero, the null check of
+//     a pointer a helper returned. A 32-bit compare of a pointer is refused
+//     as "pointer comparison prohibited" without CAP_PERFMON on every
+//     kernel, and Linux 5.10 to 6.12 keep "map_value_or_null" after it, so
+//     the dereference that follows is refused even as root; any other
+//     compare of a pointer needs CAP_PERFMON.
+//   - No store of less than 8 bytes goes into a stack slot that may hold a
+//     spilled register: without CAP_PERFMON, 6.1 (and 6.12 before a
+//     backport) refuse it as "attempt to corrupt spilled pointer on stack"
+//     even for a spilled scalar, and they take an aligned 4-byte store of
+//     a register for such a spill.
+//
+// Linux 6.18 as root hides all of it, which is why this is checked here
+// rather than left to the verifier of the machine that runs the tests.
 //
 // ctx is the program's context struct, whose pointer fields are known.
 // The check is a forward data flow over the instructions that tracks which
-// registers may hold a pointer; it errs on the side of "pointer".
+// registers may hold a pointer and which stack slots a spilled register;
+// it errs on the side of "pointer" and "spilled".
 func Portable(insns asm.Instructions, ctx hook.Context) error {
 	n := len(insns)
 	// raw slot offset -> instruction index, for jump targets.
@@ -38,9 +48,9 @@ func Portable(insns asm.Instructions, ctx hook.Context) error {
 		raw += int(ins.Size() / asm.InstructionSize)
 	}
 
-	in := make([]ptrRegs, n+1)
+	in := make([]state, n+1)
 	seen := make([]bool, n+1)
-	in[0] = ptrRegs(1<<asm.R1 | 1<<asm.R10)
+	in[0] = state{regs: ptrRegs(1<<asm.R1 | 1<<asm.R10)}
 	seen[0] = true
 	work := []int{0}
 	for len(work) > 0 {
@@ -50,11 +60,15 @@ func Portable(insns asm.Instructions, ctx hook.Context) error {
 			continue
 		}
 		ins := insns[i]
-		regs := in[i]
-		if why := comparePointers(ins, regs); why != "" {
+		st := in[i]
+		why := comparePointers(ins, st.regs)
+		if why == "" {
+			why = st.stack.partialWrite(ins)
+		}
+		if why != "" {
 			return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: why}
 		}
-		out := regs.after(ins, ctx)
+		out := state{regs: st.regs.after(ins, ctx), stack: st.stack.after(ins)}
 		var succ []int
 		op := ins.OpCode
 		switch {
@@ -70,7 +84,7 @@ func Portable(insns asm.Instructions, ctx hook.Context) error {
 			if s < 0 {
 				return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: reasonMidJump}
 			}
-			merged := in[s] | out
+			merged := state{regs: in[s].regs | out.regs, stack: in[s].stack | out.stack}
 			if !seen[s] || merged != in[s] {
 				seen[s] = true
 				in[s] = merged
@@ -87,6 +101,52 @@ func jumpTarget(index map[int]int, start int, ins asm.Instruction) int {
 		return -1
 	}
 	return t
+}
+
+// state is what the check knows before an instruction.
+type state struct {
+	regs  ptrRegs
+	stack spilledSlots
+}
+
+// spilledSlots is the set of 8-byte stack slots that may hold a spilled
+// register: bit k for the slot at frame offset -8(k+1).
+type spilledSlots uint64
+
+// stackStore returns the slot bit and size of a store to the stack through
+// r10, or ok false for any other instruction.
+func stackStore(ins asm.Instruction) (bit spilledSlots, size int, ok bool) {
+	cls := ins.OpCode.Class()
+	if cls != asm.StClass && cls != asm.StXClass || ins.Dst != asm.RFP || ins.OpCode.Mode() != asm.MemMode || ins.Offset >= 0 {
+		return 0, 0, false
+	}
+	k := (-int(ins.Offset) - 1) / 8
+	if k >= 64 {
+		return 0, 0, false
+	}
+	return 1 << k, ins.OpCode.Size().Sizeof(), true
+}
+
+// partialWrite says why a store is refused, or "".
+func (s spilledSlots) partialWrite(ins asm.Instruction) string {
+	if bit, size, ok := stackStore(ins); ok && size < 8 && s&bit != 0 {
+		return reasonPartialSpill
+	}
+	return ""
+}
+
+// after is the set after ins: see spills for what spills.
+func (s spilledSlots) after(ins asm.Instruction) spilledSlots {
+	bit, size, ok := stackStore(ins)
+	switch {
+	case !ok:
+		return s
+	case spills(ins):
+		return s | bit
+	case size == 8:
+		return s &^ bit // 8 bytes of an immediate zero: the slot is zero
+	}
+	return s
 }
 
 // ptrRegs is the set of registers that may hold a pointer.
@@ -115,9 +175,10 @@ func (e *PortabilityError) Error() string {
 
 // The reasons of a PortabilityError.
 const (
-	reasonJump32  = "a 32-bit compare of a pointer: refused without CAP_PERFMON, and Linux 5.10-6.12 keep a null-checked map value 'or_null' after it; compare pointers with a 64-bit jump"
-	reasonPtrCmp  = "a pointer compared other than == or != 0: refused without CAP_PERFMON"
-	reasonMidJump = "a jump into the middle of an instruction"
+	reasonJump32       = "a 32-bit compare of a pointer: refused without CAP_PERFMON, and Linux 5.10-6.12 keep a null-checked map value 'or_null' after it; compare pointers with a 64-bit jump"
+	reasonPtrCmp       = "a pointer compared other than == or != 0: refused without CAP_PERFMON"
+	reasonMidJump      = "a jump into the middle of an instruction"
+	reasonPartialSpill = "a store of less than 8 bytes into a stack slot that may hold a spilled register: refused without CAP_PERFMON by Linux 6.1; clear the slot with an 8-byte store first"
 )
 
 // comparePointers says why a conditional jump on a pointer is refused, or

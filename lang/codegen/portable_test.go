@@ -75,6 +75,26 @@ func TestPortableRefusesPointerCompares(t *testing.T) {
 				jmp32Imm(asm.JEq, asm.R2, 0, 0)),
 			"32-bit compare of a pointer"},
 	}
+	stw := func(off int16, r asm.Register) asm.Instruction { return asm.StoreMem(asm.RFP, off, r, asm.Word) }
+	refused = append(refused, []struct {
+		name  string
+		ctx   hook.Context
+		insns asm.Instructions
+		want  string
+	}{
+		{"lower word, then upper word of a slot", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 20, asm.Word), stw(-16, asm.R2), stw(-12, asm.R2)),
+			"stack slot that may hold a spilled register"},
+		{"the same aligned word twice", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 60, asm.Word), stw(-8, asm.R2), stw(-8, asm.R2)),
+			"stack slot that may hold a spilled register"},
+		{"a word into a spilled cookie", hook.SkBuff,
+			tail(asm.FnGetSocketCookie.Call(), asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord), asm.StoreImm(asm.RFP, -4, 0, asm.Word)),
+			"stack slot that may hold a spilled register"},
+		{"a spill on one path only", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 16, asm.Word), jmp32Imm(asm.JEq, asm.R2, 2, 1), stw(-8, asm.R2), stw(-4, asm.R2)),
+			"stack slot that may hold a spilled register"},
+	}...)
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
 			err := Portable(c.insns, c.ctx)
@@ -101,6 +121,18 @@ func TestPortableRefusesPointerCompares(t *testing.T) {
 		{"r1 after a call", hook.SkMsgMD,
 			tail(asm.FnGetPrandomU32.Call(), asm.Mov.Imm32(asm.R1, 0), jmp32Imm(asm.JEq, asm.R1, 0, 0))},
 	}
+	accepted = append(accepted, []struct {
+		name  string
+		ctx   hook.Context
+		insns asm.Instructions
+	}{
+		{"upper word, then lower word", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 20, asm.Word), stw(-12, asm.R2), stw(-16, asm.R2))},
+		{"a slot cleared before it is written again", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 60, asm.Word), stw(-8, asm.R2), clearSlot(-8), stw(-4, asm.R2), stw(-8, asm.R2))},
+		{"words in different slots", hook.SkMsgMD,
+			tail(asm.LoadMem(asm.R2, asm.R1, 60, asm.Word), stw(-16, asm.R2), stw(-8, asm.R2))},
+	}...)
 	for _, c := range accepted {
 		t.Run(c.name, func(t *testing.T) {
 			if err := Portable(c.insns, c.ctx); err != nil {
