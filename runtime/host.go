@@ -122,7 +122,7 @@ func (e *privilegeError) Unwrap() error { return e.err }
 // CAP_SYS_ADMIN stands in for either, as in the kernel. Empty when nothing
 // is missing; an error when the set cannot be read.
 func LackingCapabilities() ([]string, error) {
-	caps, err := Capabilities()
+	caps, err := features.Capabilities()
 	if err != nil {
 		return nil, err
 	}
@@ -140,34 +140,6 @@ func LackingCapabilities() ([]string, error) {
 		}
 	}
 	return lacks, nil
-}
-
-// Capabilities reports which of the capabilities that matter to sockc
-// this thread has in its effective set: CAP_BPF and CAP_NET_ADMIN (what it
-// needs), CAP_SYS_ADMIN (which stands in for both), CAP_PERFMON (which
-// sockc's programs do not need) and CAP_SYS_RESOURCE (which lifts
-// RLIMIT_MEMLOCK before Linux 5.11), in that order.
-func Capabilities() ([]CapabilityState, error) {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return nil, fmt.Errorf("read capabilities: %w", err)
-	}
-	var out []CapabilityState
-	for _, c := range []struct {
-		name string
-		n    uint
-	}{{"CAP_BPF", unix.CAP_BPF}, {"CAP_NET_ADMIN", unix.CAP_NET_ADMIN}, {"CAP_SYS_ADMIN", unix.CAP_SYS_ADMIN},
-		{"CAP_PERFMON", unix.CAP_PERFMON}, {"CAP_SYS_RESOURCE", unix.CAP_SYS_RESOURCE}} {
-		out = append(out, CapabilityState{Name: c.name, Effective: data[c.n/32].Effective&(1<<(c.n%32)) != 0})
-	}
-	return out, nil
-}
-
-// CapabilityState is one capability of Capabilities.
-type CapabilityState struct {
-	Name      string `json:"name"`
-	Effective bool   `json:"effective"`
 }
 
 // BPFFSMounted reports whether a bpffs is mounted at dir.

@@ -68,16 +68,16 @@ reason is printed), 2 for a usage error.`,
 
 // doctorReport is what sockc doctor finds; its JSON form is --json's.
 type doctorReport struct {
-	Kernel       doctorKernel              `json:"kernel"`
-	CanRun       bool                      `json:"can_run"`
-	Problems     []string                  `json:"problems"`
-	Requirements []doctorCheck             `json:"requirements"`
-	Features     []doctorFeature           `json:"features"`
-	Capabilities []runtime.CapabilityState `json:"capabilities"`
-	Memlock      string                    `json:"memlock"`
-	Bugs         []doctorBug               `json:"bugs"`
-	set          *features.Set             `json:"-"`
-	bugs         []features.BugStatus      `json:"-"`
+	Kernel       doctorKernel               `json:"kernel"`
+	CanRun       bool                       `json:"can_run"`
+	Problems     []string                   `json:"problems"`
+	Requirements []doctorCheck              `json:"requirements"`
+	Features     []doctorFeature            `json:"features"`
+	Capabilities []features.CapabilityState `json:"capabilities"`
+	Memlock      string                     `json:"memlock"`
+	Bugs         []doctorBug                `json:"bugs"`
+	set          *features.Set              `json:"-"`
+	bugs         []features.BugStatus       `json:"-"`
 }
 
 type doctorKernel struct {
@@ -182,7 +182,7 @@ func diagnose() (*doctorReport, error) {
 		}
 		r.Features = append(r.Features, df)
 	}
-	if caps, err := runtime.Capabilities(); err == nil {
+	if caps, err := features.Capabilities(); err == nil {
 		r.Capabilities = caps
 	}
 	var lim unix.Rlimit

@@ -153,6 +153,11 @@ func helperProbe(pt ebpf.ProgramType, fn asm.BuiltinFunc) (bool, error) {
 // it finds out once, at init, by creating a map with the limit at zero,
 // and raises the limit only where the kernel charges it.
 func probeMemcg() Result {
+	if !bpfCapable() {
+		// cilium/ebpf's own probe was refused too, and took the refusal
+		// for the limit.
+		return Result{Note: "no CAP_BPF to probe with"}
+	}
 	var before, after unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &before); err != nil {
 		return Result{Note: fmt.Sprintf("read RLIMIT_MEMLOCK: %v", err)}
