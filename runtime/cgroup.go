@@ -121,10 +121,18 @@ func RemoveCgroup(path string) error {
 // killCgroup kills every process in a cgroup and its descendants: at
 // once with cgroup.kill (Linux 5.14), else one by one (killEach).
 func killCgroup(path string) error {
-	err := os.WriteFile(filepath.Join(path, "cgroup.kill"), []byte("1"), 0)
+	// Opened without O_CREAT: where the kernel has no cgroup.kill (before
+	// 5.14), creating it in cgroupfs is refused with EACCES, not ENOENT.
+	f, err := os.OpenFile(filepath.Join(path, "cgroup.kill"), os.O_WRONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, serr := os.Stat(path); serr == nil {
 			return killEach(path)
+		}
+	}
+	if err == nil {
+		_, err = f.Write([]byte("1"))
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
 	}
 	if err != nil {

@@ -119,8 +119,11 @@ func (e *privilegeError) Unwrap() error { return e.err }
 // LackingCapabilities names the capabilities this thread's effective set
 // lacks for loading and attaching sockc's programs: CAP_BPF for any BPF
 // object, CAP_NET_ADMIN for sockmaps, sk_msg, sk_skb and sockops.
-// CAP_SYS_ADMIN stands in for either, as in the kernel. Empty when nothing
-// is missing; an error when the set cannot be read.
+// CAP_SYS_ADMIN stands in for CAP_BPF, and, from Linux 6.5 on, for
+// CAP_NET_ADMIN too: before, creating a sockmap or sockhash takes
+// CAP_NET_ADMIN itself (sock_map_alloc's own check, which 6.5 replaced
+// with map_create's bpf_net_capable). Empty when nothing is missing; an
+// error when the set cannot be read.
 func LackingCapabilities() ([]string, error) {
 	caps, err := features.Capabilities()
 	if err != nil {
@@ -131,7 +134,10 @@ func LackingCapabilities() ([]string, error) {
 		has[c.Name] = c.Effective
 	}
 	if has["CAP_SYS_ADMIN"] {
-		return nil, nil
+		has["CAP_BPF"] = true
+		if k, err := features.Running(); err != nil || !k.Version.Before(features.SysAdminForNetAdmin()) {
+			has["CAP_NET_ADMIN"] = true
+		}
 	}
 	var lacks []string
 	for _, c := range []string{"CAP_BPF", "CAP_NET_ADMIN"} {

@@ -34,6 +34,12 @@ type CapabilityState struct {
 	Effective bool   `json:"effective"`
 }
 
+// SysAdminForNetAdmin is the release from which CAP_SYS_ADMIN stands in
+// for CAP_NET_ADMIN when a sockmap or sockhash is created (map_create's
+// bpf_net_capable, "bpf: Centralize permissions checks for all BPF map
+// types"); before, sock_map_alloc asked for CAP_NET_ADMIN itself.
+func SysAdminForNetAdmin() Version { return V(6, 5, 0) }
+
 // bpfCapable reports whether this thread may create BPF maps: without,
 // the kernel refuses every probe, which then says nothing.
 func bpfCapable() bool {
