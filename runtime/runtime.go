@@ -55,11 +55,13 @@ type Options struct {
 	// take raw key bytes (PutKey) or, if 4 or 8 bytes long, a scalar.
 	Keys map[string]keys.Layout
 	// Features is what the kernel offers, probed once by the caller
-	// (features.Probe) and shared; nil makes Load probe. Load takes the
-	// fallback of each missing feature that has one (BPF_PROG_ATTACH for
-	// sockmap links, SIGKILL per process for cgroup.kill), and refuses
-	// with one sentence naming the kernel release that brings the others.
-	// A Set made with features.Assume forces a fallback for tests.
+	// (features.Probe) and shared; nil makes Load probe what it decides
+	// by. Load attaches with BPF_PROG_ATTACH where sockmap links are
+	// missing and refuses, in one sentence naming the release that brings
+	// it, what has no fallback (skb verdict before 5.13). A Set made with
+	// features.Assume forces a fallback, for tests. (Where cgroup.kill is
+	// missing the runtime kills process by process, whatever the Set
+	// says: it finds out when it writes the file.)
 	Features *features.Set
 }
 
