@@ -15,8 +15,10 @@ import (
 )
 
 // TestKernelVerifierAcceptsCleanPrograms loads every golden case that
-// compiles and every example into the running kernel: the compiler's
-// contract is that a file that checks clean is accepted by the verifier.
+// compiles and every example into the running kernel, as root and with
+// CAP_BPF and CAP_NET_ADMIN only: the compiler's contract is that a file
+// that checks clean is accepted by the verifier, also from a caller
+// without CAP_PERFMON, whose programs it checks more strictly.
 func TestKernelVerifierAcceptsCleanPrograms(t *testing.T) {
 	kerneltest.Require(t)
 	golden, _ := filepath.Glob(filepath.Join(goldenDir, "*.sock"))
@@ -51,6 +53,14 @@ func TestKernelVerifierAcceptsCleanPrograms(t *testing.T) {
 				t.Fatalf("loaded %d programs and %d maps, spec has %d and %d",
 					len(coll.Programs), len(coll.Maps), len(spec.Programs), len(spec.Maps))
 			}
+			kerneltest.WithBPFCapabilitiesOnly(t, func() {
+				c, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{})
+				if err != nil {
+					t.Errorf("with CAP_BPF and CAP_NET_ADMIN only, %s does not load: %v", path, err)
+					return
+				}
+				c.Close()
+			})
 			loaded++
 		})
 	}

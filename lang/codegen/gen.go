@@ -39,8 +39,12 @@ type gen struct {
 	// spilled holds the stack slots (8-byte aligned frame offsets) that
 	// an instruction emitted so far may leave holding a spilled register;
 	// see toStack. Jumps only go forward, so what was emitted before an
-	// instruction is all that can have run before it.
+	// instruction is all that can have run before it: the set only grows
+	// (an if's then branch, emitted first, does not run before its else).
 	spilled map[int16]bool
+	// cleared holds the slots the current statement has cleared and not
+	// spilled since: a statement's stores run in a straight line.
+	cleared map[int16]bool
 
 	pass, exitOK, drop label // epilogues; exitOK is the exit after "r0 = 1"
 }
@@ -50,7 +54,7 @@ type gen struct {
 var scratchOrder = []asm.Register{asm.R2, asm.R3, asm.R4, asm.R5, asm.R0, asm.R1, asm.R7, asm.R8, asm.R9}
 
 func newGen(p *check.Program, ls *lines, k hook.Kind, ctx asm.Register) *gen {
-	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx, r1IsCtx: true, spilled: map[int16]bool{}}
+	g := &gen{emitter: newEmitter(), prog: p, ls: ls, hook: k, ctx: ctx, r1IsCtx: true, spilled: map[int16]bool{}, cleared: map[int16]bool{}}
 	for _, r := range scratchOrder {
 		if r != ctx {
 			g.free = append(g.free, r)
@@ -226,6 +230,7 @@ func contOf(s ast.Stmt) cont {
 
 func (g *gen) stmt(s ast.Stmt, next cont) {
 	g.at(s)
+	g.cleared = map[int16]bool{}
 	switch s := s.(type) {
 	case *ast.PassStmt:
 		g.jump(g.pass)
@@ -403,13 +408,14 @@ func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 func (g *gen) toStack(ins asm.Instruction) {
 	size := int16(ins.OpCode.Size().Sizeof())
 	slot := ins.Offset &^ 7 // floor to the slot: offsets are negative
-	if size < 8 && g.spilled[slot] {
+	if size < 8 && g.spilled[slot] && !g.cleared[slot] {
 		g.emit(clearSlot(slot))
-		g.spilled[slot] = false
+		g.cleared[slot] = true
 	}
 	g.emit(ins)
 	if spills(ins) {
 		g.spilled[slot] = true
+		g.cleared[slot] = false
 	}
 }
 
