@@ -130,26 +130,15 @@ func TestGeneratedProgramsVerify(t *testing.T) {
 		t.Logf("seed %#x:\n%s", seeds[0], sockgen.Generate(seeds[0]))
 	}
 	stats := &genStats{notClean: map[string][]uint64{}}
-	work := make(chan uint64)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// As a service given just what sockc needs: without
-			// CAP_PERFMON the verifier is stricter.
-			kerneltest.WithBPFCapabilitiesOnly(t, func() {
-				for seed := range work {
-					genVerify(t, seed, stats)
-				}
-			})
-		}()
-	}
-	for _, s := range seeds {
-		work <- s
-	}
-	close(work)
-	wg.Wait()
+	onWorkers(seeds, func(work <-chan uint64) {
+		// As a service given just what sockc needs: without
+		// CAP_PERFMON the verifier is stricter.
+		kerneltest.WithBPFCapabilitiesOnly(t, func() {
+			for seed := range work {
+				genVerify(t, seed, stats)
+			}
+		})
+	})
 	dirty := stats.report(t)
 	t.Logf("reliability: generated programs verified: %d (of %d generated, %d not clean)", stats.verified, len(seeds), dirty)
 	t.Logf("reliability: generated programs took %.1fs (seeds %#x..%#x)", time.Since(start).Seconds(), seeds[0], seeds[len(seeds)-1])
@@ -272,30 +261,39 @@ func TestGeneratedProgramsCompile(t *testing.T) {
 	}
 	var mu sync.Mutex
 	clean := 0
+	onWorkers(seeds, func(work <-chan uint64) {
+		for seed := range work {
+			_, err := sockc.Build(fmt.Sprintf("gen_%#x.sock", seed), sockgen.Generate(seed))
+			var diags diag.List
+			if errors.As(err, &diags) {
+				for _, d := range diags {
+					if strings.Contains(d.Message, "internal compiler error") {
+						t.Errorf("seed %#x (go test -run TestGeneratedProgramsCompile -sockgen.seed=%#x .): %s", seed, seed, d.Message)
+					}
+				}
+				continue
+			} else if err != nil {
+				t.Errorf("seed %#x: %v", seed, err)
+				continue
+			}
+			mu.Lock()
+			clean++
+			mu.Unlock()
+		}
+	})
+	t.Logf("reliability: generated programs compiled: %d clean of %d, no internal compiler error", clean, len(seeds))
+}
+
+// onWorkers hands the seeds to one worker per CPU, each reading them from
+// its channel, and returns when all are done.
+func onWorkers(seeds []uint64, worker func(work <-chan uint64)) {
 	work := make(chan uint64)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for seed := range work {
-				_, err := sockc.Build(fmt.Sprintf("gen_%#x.sock", seed), sockgen.Generate(seed))
-				var diags diag.List
-				if errors.As(err, &diags) {
-					for _, d := range diags {
-						if strings.Contains(d.Message, "internal compiler error") {
-							t.Errorf("seed %#x (go test -run TestGeneratedProgramsCompile -sockgen.seed=%#x .): %s", seed, seed, d.Message)
-						}
-					}
-					continue
-				} else if err != nil {
-					t.Errorf("seed %#x: %v", seed, err)
-					continue
-				}
-				mu.Lock()
-				clean++
-				mu.Unlock()
-			}
+			worker(work)
 		}()
 	}
 	for _, s := range seeds {
@@ -303,5 +301,4 @@ func TestGeneratedProgramsCompile(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	t.Logf("reliability: generated programs compiled: %d clean of %d, no internal compiler error", clean, len(seeds))
 }
