@@ -59,8 +59,8 @@ const CommandCgroupPrefix = "sockc-"
 // cgroup2 mount, named PREFIX + PID + "-" + random digits (the PID is this
 // process's), and holds an exclusive flock(2) on it until remove: together
 // they tell RemoveStaleCgroups that its owner lives. remove kills the
-// processes still in it (killCgroup), waits for them to be
-// gone, deletes it and drops the lock.
+// processes still in it (killCgroup), waits for them to be gone, deletes
+// it and drops the lock.
 func NewChildCgroup(prefix string) (path string, remove func() error, err error) {
 	root, err := Cgroup2Mount()
 	if err != nil {
@@ -90,8 +90,9 @@ func NewChildCgroup(prefix string) (path string, remove func() error, err error)
 	return path, remove, nil
 }
 
-// RemoveCgroup kills what runs in a cgroup2 directory (killCgroup), waits until it is empty and deletes it, its child cgroups first.
-// A cgroup that is not there is not an error.
+// RemoveCgroup kills what runs in a cgroup2 directory (killCgroup), waits
+// until it is empty and deletes it, its child cgroups first. A cgroup that
+// is not there is not an error.
 func RemoveCgroup(path string) error {
 	// Kill stragglers so the cgroup can go (cgroup.kill covers the
 	// descendants too).

@@ -148,16 +148,20 @@ func LackingCapabilities() ([]string, error) {
 	return lacks, nil
 }
 
-// BPFFSMounted reports whether a bpffs is mounted at dir.
+// BPFFSRoot is where bpffs is mounted by convention, and where
+// EnsureBPFFS mounts one.
+const BPFFSRoot = "/sys/fs/bpf"
+
+// BPFFSMounted reports whether dir is on a bpffs.
 func BPFFSMounted(dir string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(dir, &st) == nil && st.Type == unix.BPF_FS_MAGIC
 }
 
-// EnsureBPFFS makes sure dir is on a bpffs, mounting one at /sys/fs/bpf
+// EnsureBPFFS makes sure dir is on a bpffs, mounting one at BPFFSRoot
 // if dir is below it and nothing is mounted there. The mount stays.
 func EnsureBPFFS(dir string) error {
-	const root = "/sys/fs/bpf"
+	const root = BPFFSRoot
 	probe := dir
 	for {
 		if _, err := os.Stat(probe); err == nil {
@@ -169,8 +173,7 @@ func EnsureBPFFS(dir string) error {
 		}
 		probe = parent
 	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(probe, &st); err == nil && st.Type == unix.BPF_FS_MAGIC {
+	if BPFFSMounted(probe) {
 		return nil
 	}
 	abs, _ := filepath.Abs(dir)

@@ -148,15 +148,18 @@ func diagnose() (*doctorReport, error) {
 	case len(lacks) > 0:
 		require("capabilities", fmt.Errorf("this process lacks %s: run as root, or grant CAP_BPF and CAP_NET_ADMIN", strings.Join(lacks, " and ")), true, "")
 	default:
-		require("capabilities", nil, true, "CAP_BPF and CAP_NET_ADMIN, or CAP_SYS_ADMIN")
+		require("capabilities", nil, true, "CAP_BPF and CAP_NET_ADMIN, or what stands in for them on this kernel")
 	}
 	privileged := lerr == nil && len(lacks) == 0
 	// Without the capabilities the kernel refuses every probe: only the
 	// missing capabilities are worth saying then.
 	if privileged {
 		require("BPF sockmap and sockhash maps", kernelHas(cfeatures.HaveMapType(ebpf.SockHash), "CONFIG_BPF_SYSCALL and CONFIG_NET_SOCK_MSG"), true, "")
-		for _, pt := range []ebpf.ProgramType{ebpf.SkMsg, ebpf.SkSKB, ebpf.SockOps} {
-			require(progTypeNames[pt]+" programs", kernelHas(cfeatures.HaveProgramType(pt), "CONFIG_BPF_SYSCALL, CONFIG_NET_SOCK_MSG and CONFIG_CGROUP_BPF"), true, "")
+		for _, pt := range []struct {
+			typ  ebpf.ProgramType
+			name string // the kernel's
+		}{{ebpf.SkMsg, "sk_msg"}, {ebpf.SkSKB, "sk_skb"}, {ebpf.SockOps, "sockops"}} {
+			require(pt.name+" programs", kernelHas(cfeatures.HaveProgramType(pt.typ), "CONFIG_BPF_SYSCALL, CONFIG_NET_SOCK_MSG and CONFIG_CGROUP_BPF"), true, "")
 		}
 	}
 	if mount != "" {
@@ -164,10 +167,10 @@ func diagnose() (*doctorReport, error) {
 	} else {
 		require("cgroup2 (for sockops: bypass and -- COMMAND)", errors.New("not mounted: sockops programs cannot attach (--proxy and --accept still work)"), false, "")
 	}
-	if runtime.BPFFSMounted(bpffsRoot) {
-		require("bpffs (for --pin)", nil, false, bpffsRoot)
+	if runtime.BPFFSMounted(runtime.BPFFSRoot) {
+		require("bpffs (for --pin)", nil, false, runtime.BPFFSRoot)
 	} else {
-		require("bpffs (for --pin)", errors.New("not mounted at "+bpffsRoot+": sockc run --pin mounts it"), false, "")
+		require("bpffs (for --pin)", errors.New("not mounted at "+runtime.BPFFSRoot+": sockc run --pin mounts it"), false, "")
 	}
 
 	for _, f := range features.All() {
@@ -206,12 +209,6 @@ func diagnose() (*doctorReport, error) {
 	r.CanRun = len(r.Problems) == 0
 	return r, nil
 }
-
-// progTypeNames are the kernel's names of the program types sockc uses.
-var progTypeNames = map[ebpf.ProgramType]string{ebpf.SkMsg: "sk_msg", ebpf.SkSKB: "sk_skb", ebpf.SockOps: "sockops"}
-
-// bpffsRoot is where sockc mounts bpffs for --pin.
-const bpffsRoot = "/sys/fs/bpf"
 
 // kernelHas words a cilium/ebpf feature probe's answer.
 func kernelHas(err error, config string) error {

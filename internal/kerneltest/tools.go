@@ -11,7 +11,7 @@ import (
 )
 
 // BPFFSRoot is where bpffs is expected to be mounted.
-const BPFFSRoot = "/sys/fs/bpf"
+const BPFFSRoot = runtime.BPFFSRoot
 
 // Tool returns the path of an external program a kernel test needs, or
 // skips (fails when required) if it is not installed.

@@ -70,6 +70,16 @@ func Bugs() []Bug {
 	}
 }
 
+// affects reports whether v is in one of the bug's affected ranges.
+func (b Bug) affects(v Version) bool {
+	for _, r := range b.Affected {
+		if r.has(v) {
+			return true
+		}
+	}
+	return false
+}
+
 // BugStatus is one bug on one kernel.
 type BugStatus struct {
 	Bug Bug
@@ -94,12 +104,7 @@ func (b BugStatus) String() string {
 func KnownBugs(k Kernel) []BugStatus {
 	var out []BugStatus
 	for _, b := range Bugs() {
-		st := BugStatus{Bug: b, Known: true}
-		for _, r := range b.Affected {
-			if r.has(k.Version) {
-				st.Affected = true
-			}
-		}
+		st := BugStatus{Bug: b, Known: true, Affected: b.affects(k.Version)}
 		// Without the upstream patch level only an open range (no fix
 		// anywhere) or a whole release series in or out can tell; a
 		// kernel that backports fixes (and bugs) says nothing but the
@@ -130,15 +135,7 @@ func openFor(b Bug, v Version) bool {
 // the same state.
 func seriesDecides(b Bug, v Version) bool {
 	first, last := V(v.Major, v.Minor, 0), V(v.Major, v.Minor, 1<<20)
-	in := func(x Version) bool {
-		for _, r := range b.Affected {
-			if r.has(x) {
-				return true
-			}
-		}
-		return false
-	}
-	if in(first) != in(last) {
+	if b.affects(first) != b.affects(last) {
 		return false
 	}
 	for _, r := range b.Affected {
