@@ -70,29 +70,30 @@ func (e *emitter) exit() {
 	e.reachable = false
 }
 
-// jump emits an unconditional jump to l.
-func (e *emitter) jump(l label) {
+// branch emits a jump instruction to l, if the current point is
+// reachable.
+func (e *emitter) branch(ins asm.Instruction, l label) {
 	if !e.reachable {
 		return
 	}
-	e.code = append(e.code, slot{ins: e.withSource(asm.Instruction{OpCode: asm.Ja.Op(asm.ImmSource)}), target: l})
+	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
 	e.refs[l]++
+}
+
+// jump emits an unconditional jump to l.
+func (e *emitter) jump(l label) {
+	e.branch(asm.Instruction{OpCode: asm.Ja.Op(asm.ImmSource)}, l)
 	e.reachable = false
 }
 
 // jumpImm emits a 32-bit compare of dst with an immediate, jumping to l.
 // dst must hold a scalar; a pointer takes jumpNull.
 func (e *emitter) jumpImm(op asm.JumpOp, dst asm.Register, v uint32, l label) {
-	if !e.reachable {
-		return
-	}
-	ins := asm.Instruction{
+	e.branch(asm.Instruction{
 		OpCode:   asm.OpCode(asm.Jump32Class).SetJumpOp(op).SetSource(asm.ImmSource),
 		Dst:      dst,
 		Constant: int64(int32(v)),
-	}
-	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
-	e.refs[l]++
+	}, l)
 }
 
 // jumpNull emits a 64-bit test of dst against zero, jumping to l when it
@@ -103,29 +104,19 @@ func (e *emitter) jumpImm(op asm.JumpOp, dst asm.Register, v uint32, l label) {
 // prohibited"). See portable.go, which rejects any other compare of a
 // pointer.
 func (e *emitter) jumpNull(dst asm.Register, l label) {
-	if !e.reachable {
-		return
-	}
-	ins := asm.Instruction{
+	e.branch(asm.Instruction{
 		OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.JEq).SetSource(asm.ImmSource),
 		Dst:    dst,
-	}
-	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
-	e.refs[l]++
+	}, l)
 }
 
 // jumpReg emits a 32-bit compare of dst with src, jumping to l.
 func (e *emitter) jumpReg(op asm.JumpOp, dst, src asm.Register, l label) {
-	if !e.reachable {
-		return
-	}
-	ins := asm.Instruction{
+	e.branch(asm.Instruction{
 		OpCode: asm.OpCode(asm.Jump32Class).SetJumpOp(op).SetSource(asm.RegSource),
 		Dst:    dst,
 		Src:    src,
-	}
-	e.code = append(e.code, slot{ins: e.withSource(ins), target: l})
-	e.refs[l]++
+	}, l)
 }
 
 // finish resolves labels, cleans up the control flow and computes jump

@@ -420,10 +420,13 @@ func (g *gen) toStack(ins asm.Instruction) {
 }
 
 // clearSlot stores 8 zero bytes at a stack slot: the verifier marks them
-// zero, no longer a spilled register. (cilium/ebpf's asm.StoreImm refuses
-// DWord, so the instruction is built here.)
-func clearSlot(off int16) asm.Instruction {
-	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off}
+// zero, no longer a spilled register.
+func clearSlot(off int16) asm.Instruction { return storeImm64(off, 0) }
+
+// storeImm64 stores the sign-extended immediate v as 8 bytes at a stack
+// offset. (cilium/ebpf's asm.StoreImm refuses DWord.)
+func storeImm64(off int16, v int32) asm.Instruction {
+	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off, Constant: int64(v)}
 }
 
 // spills reports whether a store to the stack may leave its slot holding
@@ -443,9 +446,8 @@ func spills(ins asm.Instruction) bool {
 func (g *gen) storeU64(off int16, arg ast.Expr) {
 	if v, ok := g.prog.Consts[arg]; ok && v <= math.MaxInt32 {
 		// The immediate of a 64-bit store is sign-extended: only
-		// non-negative int32 values store as themselves. (cilium/ebpf's
-		// asm.StoreImm refuses DWord, so the instruction is built here.)
-		g.toStack(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: off, Constant: int64(v)})
+		// non-negative int32 values store as themselves.
+		g.toStack(storeImm64(off, int32(v)))
 		return
 	}
 	r := g.alloc()

@@ -103,7 +103,7 @@ func (k Kind) Section() string {
 	case StreamVerdict:
 		return "sk_skb/stream_verdict"
 	case SkbVerdict:
-		// Not "sk_skb/verdict": libbpf before 1.2 (Debian 12's bpftool
+		// Not "sk_skb/verdict": libbpf before 1.4 (Debian 12's bpftool
 		// 7.1) refuses a section it does not know. "sk_skb" is libbpf's
 		// generic section of the program type, known to every version;
 		// it carries no attach type, which the kernel does not ask for at
