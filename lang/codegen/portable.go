@@ -33,20 +33,16 @@ import (
 // it errs on the side of "pointer" and "spilled".
 func Portable(insns asm.Instructions, ctx hook.Context) error {
 	n := len(insns)
-	// raw slot offset -> instruction index, for jump targets.
+	// Each instruction's offset in raw slots (ld_imm64 takes two), and
+	// back, for jump targets.
+	starts := make([]int, n)
 	index := map[int]int{}
 	raw := 0
 	for i, ins := range insns {
-		index[raw] = i
+		starts[i], index[raw] = raw, i
 		raw += int(ins.Size() / asm.InstructionSize)
 	}
 	index[raw] = n
-	starts := make([]int, n)
-	raw = 0
-	for i, ins := range insns {
-		starts[i] = raw
-		raw += int(ins.Size() / asm.InstructionSize)
-	}
 
 	in := make([]state, n+1)
 	seen := make([]bool, n+1)
