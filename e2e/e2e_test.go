@@ -60,6 +60,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Readable by anyone: the privilege tests run the binary, and read
+	// files beside it, as uid 65534.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	sockcBin = filepath.Join(dir, "sockc")
 	sharedGoHome = filepath.Join(dir, "go")
 	if prebuilt := os.Getenv(SockcBinEnv); prebuilt != "" {

@@ -339,9 +339,6 @@ func cgroup2Root(t *testing.T) string {
 // sentence, exit status 1, no Go trace.
 func TestRunWithoutPrivileges(t *testing.T) {
 	kerneltest.Require(t)
-	if err := os.Chmod(filepath.Dir(sockcBin), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	src, err := os.ReadFile("../examples/echo.sock")
 	if err != nil {
 		t.Fatal(err)
