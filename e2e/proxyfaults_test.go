@@ -24,14 +24,14 @@ import (
 // they broke (a reset goes on as a reset), logs one line for each (-v),
 // releases their sockets, keeps serving the other proxy of the same
 // process, and never exits. (TestRunProxyDeadUpstream checks that one
-// client of a dead upstream gets EOF; here many do, at once, in rounds.)
+// client of a dead upstream gets a reset; here many do, at once, in rounds.)
 
 // faultDeadline bounds every connection of the fault tests: each must
 // end by then.
 const faultDeadline = 10 * time.Second
 
 // TestProxyFaultRefusingUpstream: rounds of 100 clients at once, all to an
-// upstream where nothing listens. Every client gets EOF, sockc counts
+// upstream where nothing listens. Every client gets a reset, sockc counts
 // every failed dial and logs one line for each, and holds no socket of
 // them afterwards, round after round.
 func TestProxyFaultRefusingUpstream(t *testing.T) {
@@ -65,8 +65,8 @@ func TestProxyFaultRefusingUpstream(t *testing.T) {
 		f.serves(t) // meanwhile
 		wg.Wait()
 		for _, e := range ends {
-			if e.Read != 0 || !errors.Is(e.ReadErr, io.EOF) {
-				t.Errorf("client %s: read %d bytes, then %v; want EOF at once", e.Local, e.Read, e.ReadErr)
+			if e.Read != 0 || !e.reset() {
+				t.Errorf("client %s: read %d bytes, then %v (FIN: %v); want a reset at once", e.Local, e.Read, e.ReadErr, e.FIN)
 			}
 			all = append(all, e.Local)
 		}
@@ -79,7 +79,7 @@ func TestProxyFaultRefusingUpstream(t *testing.T) {
 			break
 		}
 	}
-	f.failureLines(t, all, regexp.MustCompile(`^sockc: proxy: \S+: upstream `+regexp.QuoteMeta(dead)+`: .*connection refused; closing the client$`))
+	f.failureLines(t, all, regexp.MustCompile(`^sockc: proxy: \S+: upstream `+regexp.QuoteMeta(dead)+`: .*connection refused; resetting the client$`))
 	st := f.stop(t)
 	if st["failed"] != rounds*clients || st["proxied"] != int64(rounds*clients+f.exchanges) || st["active"] != 0 {
 		t.Errorf("final stats %v: want failed=%d, proxied=%d (and the healthy exchanges), active=0", st, rounds*clients, rounds*clients+f.exchanges)
@@ -91,7 +91,10 @@ func TestProxyFaultRefusingUpstream(t *testing.T) {
 // upstreamResetLine is how sockc logs a connection whose upstream reset
 // it: while paired; or before (then the relay passes the reset on); or
 // even before its dial returned (then the dial fails).
-var upstreamResetLine = regexp.MustCompile(`^sockc: proxy: \S+(: the upstream closed or reset its side before the pair was made; relaying it in user space| <-> \S+: upstream: .+; resetting the client|: upstream \S+: dial tcp \S+: connect: connection reset by peer; closing the client)$`)
+var upstreamResetLine = regexp.MustCompile(`^sockc: proxy: \S+(: the upstream closed or reset its side before the pair was made; relaying it in user space| <-> \S+: upstream: .+; resetting the client|: upstream \S+: dial tcp \S+: connect: connection reset by peer; resetting the client)$`)
+
+// failedDialLine is how sockc logs a client whose upstream dial failed.
+var failedDialLine = regexp.MustCompile(`^sockc: proxy: \S+: upstream \S+: dial tcp .*; resetting the client$`)
 
 // TestProxyFaultUpstreamResets: an upstream that resets each connection
 // right after accepting it, and one that resets after reading 256 KiB of
@@ -141,11 +144,10 @@ func upstreamResets(t *testing.T, up string, client func(c *net.TCPConn, e *conn
 		f.serves(t)
 		lines := f.linesFor()
 		for _, e := range ends {
-			// A reset; or, if the reset came before sockc's connect to
-			// the upstream returned, what any failed dial gives: EOF
-			// at once (as from a refusing upstream).
-			failedDial := len(lines[e.Local]) == 1 && strings.HasSuffix(lines[e.Local][0], "; closing the client") &&
-				e.Read == 0 && errors.Is(e.ReadErr, io.EOF)
+			// A reset while paired or relayed; or, if the reset came
+			// before sockc's connect to the upstream returned, a
+			// failed dial, which resets the client too.
+			failedDial := len(lines[e.Local]) == 1 && failedDialLine.MatchString(lines[e.Local][0]) && e.Read == 0
 			if failedDial {
 				dials++
 			}
@@ -158,10 +160,10 @@ func upstreamResets(t *testing.T, up string, client func(c *net.TCPConn, e *conn
 	}
 	f.failureLines(t, all, upstreamResetLine)
 	st := f.stop(t)
-	if st["active"] != 0 || st["failed"] != int64(countLines(f.r.stderr, "; closing the client")) {
+	if st["active"] != 0 || st["failed"] != int64(countLines(f.r.stderr, ": dial tcp ", "; resetting the client")) {
 		t.Errorf("final stats %v: want active=0 and failed= the dials logged as failed", st)
 	}
-	t.Logf("reliability: proxy faults: %s: %d clients, %d reset, %d closed after a failed dial, each logged once; sockc served on",
+	t.Logf("reliability: proxy faults: %s: %d clients, %d reset, %d reset after a failed dial, each logged once; sockc served on",
 		t.Name(), len(all), len(all)-dials, dials)
 }
 

@@ -27,6 +27,10 @@ import (
 // up cannot join the map (the kernel takes TCP sockets only while they are
 // established); such a connection is relayed in user space instead and
 // counted in ProxyStats.Relayed.
+//
+// A client never sees a clean end of stream after missing bytes: when the
+// upstream cannot be dialed, fails or resets, or when Serve stops before
+// a connection ends, the client gets a reset (RST), not a FIN.
 type Proxy struct {
 	// Map holds the pairs; it must be a sockhash keyed by u64 cookies.
 	Map *Map
@@ -34,25 +38,34 @@ type Proxy struct {
 	Upstream string
 	// DialTimeout bounds the upstream connect (default 5s).
 	DialTimeout time.Duration
+	// Drain is how long Serve lets open connections finish once its
+	// context is done (it stops accepting at once); those still open
+	// then are reset, both sides, so that no client takes a cut stream
+	// for a whole one. Zero resets them at once.
+	Drain time.Duration
+	// Abort, if not nil, ends a drain early when it is closed: a second
+	// SIGTERM.
+	Abort <-chan struct{}
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)
 
-	accepted, active, failedDials, relayed, closed atomic.Int64
+	accepted, active, failedDials, relayed, closed, aborted atomic.Int64
 }
 
 // ProxyStats counts a Proxy's connections.
 type ProxyStats struct {
 	Accepted    int64 // clients accepted
 	Active      int64 // connections being proxied now
-	FailedDials int64 // clients closed because the upstream could not be reached
+	FailedDials int64 // clients reset because the upstream could not be reached
 	Relayed     int64 // connections relayed in user space (closed too early to pair)
 	Closed      int64 // connections finished
+	Aborted     int64 // connections reset because Serve stopped before they ended
 }
 
 // Stats returns the connection counts.
 func (p *Proxy) Stats() ProxyStats {
 	return ProxyStats{Accepted: p.accepted.Load(), Active: p.active.Load(), FailedDials: p.failedDials.Load(),
-		Relayed: p.relayed.Load(), Closed: p.closed.Load()}
+		Relayed: p.relayed.Load(), Closed: p.closed.Load(), Aborted: p.aborted.Load()}
 }
 
 func (p *Proxy) logf(format string, args ...any) {
@@ -88,11 +101,19 @@ type pair struct {
 
 // server is the state of one Serve call.
 type server struct {
-	p     *Proxy
-	mu    sync.Mutex
-	ep    int
-	wake  [2]int
-	conns map[int32]*half // by file descriptor; nil once shut down
+	p    *Proxy
+	mu   sync.Mutex
+	ep   int
+	wake [2]int
+	// conns holds the paired sockets by file descriptor, relays the
+	// connections relayed in user space; both nil once Serve has reset
+	// what was left.
+	conns  map[int32]*half
+	relays map[*relayed]bool
+	// open counts the pairs and relays that have not ended; ended
+	// receives a token each time one ends, for the drain.
+	open  int
+	ended chan struct{}
 }
 
 // Serve accepts clients on ln, which must be a TCP listener, until ctx is
@@ -107,7 +128,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &server{p: p, conns: map[int32]*half{}}
+	s := &server{p: p, conns: map[int32]*half{}, relays: map[*relayed]bool{}, ended: make(chan struct{}, 1)}
 	var err error
 	if s.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("proxy: epoll: %w", err)
@@ -122,9 +143,13 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("proxy: epoll: %w", err)
 	}
 
+	// The event loop outlives ctx: it forwards FINs while the open
+	// connections drain.
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	defer stopLoop()
 	loopErr := make(chan error, 1)
 	go func() {
-		err := s.loop(ctx)
+		err := s.loop(loopCtx)
 		cancel() // a dead event loop ends the Serve
 		loopErr <- err
 	}()
@@ -178,20 +203,81 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	close(stopAccept)
 	cancel()
-	wg.Wait()
+	s.drain()
+	stopLoop()
 	s.interrupt()
 	if err := <-loopErr; err != nil && serveErr == nil {
 		serveErr = err
 	}
+	s.abort()
+	wg.Wait()
+	return serveErr
+}
+
+// drain waits until every open connection has ended, or Drain has
+// passed, or Abort is closed.
+func (s *server) drain() {
+	p := s.p
 	s.mu.Lock()
-	for _, h := range s.conns {
-		if !h.pair.done {
-			s.finish(h.pair, false)
+	open := s.open
+	s.mu.Unlock()
+	if open == 0 || p.Drain <= 0 {
+		return
+	}
+	p.logf("proxy: draining %d connections for up to %v", open, p.Drain)
+	timer := time.NewTimer(p.Drain)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		open = s.open
+		s.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case <-s.ended:
+		case <-timer.C:
+			return
+		case <-p.Abort:
+			return
 		}
 	}
-	s.conns = nil
-	s.mu.Unlock()
-	return serveErr
+}
+
+// abort resets every connection still open, paired or relayed, and makes
+// connect reset any it completes from now on.
+func (s *server) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.conns {
+		if !h.pair.done {
+			n++
+			s.p.aborted.Add(1)
+			s.finish(h.pair, true)
+		}
+	}
+	for r := range s.relays {
+		// The relay's pumps fail on the reset sockets and return.
+		n++
+		s.p.aborted.Add(1)
+		for _, c := range r.conns {
+			resetConn(c)
+		}
+	}
+	s.conns, s.relays = nil, nil
+	if n > 0 {
+		s.p.logf("proxy: stopped with %d connections open; reset them", n)
+	}
+}
+
+// endOne records the end of a pair or relay; s.mu is held.
+func (s *server) endOne() {
+	s.open--
+	select {
+	case s.ended <- struct{}{}:
+	default:
+	}
 }
 
 // connect dials the upstream for a client and pairs the two (or pairs the
@@ -204,8 +290,8 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 		c, err := d.DialContext(ctx, "tcp", p.Upstream)
 		if err != nil {
 			p.failedDials.Add(1)
-			p.logf("proxy: %s: upstream %s: %v; closing the client", client.RemoteAddr(), p.Upstream, err)
-			client.Close()
+			p.logf("proxy: %s: upstream %s: %v; resetting the client", client.RemoteAddr(), p.Upstream, err)
+			resetConn(client)
 			return
 		}
 		up = c.(*net.TCPConn)
@@ -225,11 +311,7 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 				who = "the upstream"
 			}
 			p.logf("proxy: %s: %s closed or reset its side before the pair was made; relaying it in user space", client.RemoteAddr(), who)
-			p.relayed.Add(1)
-			p.active.Add(1)
-			relay(client, up)
-			p.active.Add(-1)
-			p.closed.Add(1)
+			s.relay(func() { relay(client, up) }, client, up)
 			return
 		}
 		if errors.Is(err, unix.EOPNOTSUPP) {
@@ -237,30 +319,28 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			// it was paired (echo hi | socat ...): echo it in user
 			// space, or its bytes would be lost.
 			p.logf("proxy: %s closed or reset its side before it was paired; echoing it in user space", client.RemoteAddr())
-			p.relayed.Add(1)
-			p.active.Add(1)
-			echoRelay(client)
-			p.active.Add(-1)
-			p.closed.Add(1)
+			s.relay(func() { echoRelay(client) }, client)
 			return
 		}
-		p.logf("proxy: %s: %v", client.RemoteAddr(), err)
-		client.Close()
-		up.Close()
+		p.logf("proxy: %s: %v; resetting the client", client.RemoteAddr(), err)
+		resetConn(client)
+		resetConn(up)
 		p.closed.Add(1)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conns == nil { // shutting down
-		client.Close()
-		up.Close()
+	if s.conns == nil { // Serve has stopped: nothing would watch the pair
+		p.aborted.Add(1)
+		resetConn(client)
+		resetConn(up)
 		return
 	}
 	for _, h := range halves.halves {
 		if err := h.detach(); err != nil {
-			p.logf("%v; closing", err)
+			p.logf("%v; resetting the client", err)
 			for _, h := range halves.halves {
+				unix.SetsockoptLinger(h.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 				if h.conn != nil {
 					h.conn.Close()
 				} else {
@@ -272,6 +352,7 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 		}
 	}
 	p.active.Add(1)
+	s.open++
 	for _, h := range halves.halves {
 		s.conns[int32(h.fd)] = h
 		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: int32(h.fd)}
@@ -287,6 +368,37 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 		p.logf("proxy: %s <-> %s paired in the kernel", client.RemoteAddr(), up.RemoteAddr())
 	}
 }
+
+// relay runs fn, a relay of conns in user space, as one open connection
+// that a stopping Serve drains and then resets.
+func (s *server) relay(fn func(), conns ...*net.TCPConn) {
+	p := s.p
+	s.mu.Lock()
+	if s.relays == nil { // Serve has stopped
+		s.mu.Unlock()
+		p.aborted.Add(1)
+		for _, c := range conns {
+			resetConn(c)
+		}
+		return
+	}
+	r := &relayed{conns}
+	s.relays[r] = true
+	s.open++
+	s.mu.Unlock()
+	p.relayed.Add(1)
+	p.active.Add(1)
+	fn()
+	p.active.Add(-1)
+	p.closed.Add(1)
+	s.mu.Lock()
+	delete(s.relays, r)
+	s.endOne()
+	s.mu.Unlock()
+}
+
+// relayed is a connection relayed in user space: its sockets.
+type relayed struct{ conns []*net.TCPConn }
 
 func newPair(a, b *net.TCPConn) (*pair, error) {
 	pr := &pair{}
@@ -374,8 +486,8 @@ func (s *server) loop(ctx context.Context) error {
 
 // finWait bounds how long a FIN waits for bytes that make no progress
 // while the other socket has nothing queued: bytes the program did not
-// redirect (dropped or passed) never arrive, and the FIN must not wait for
-// them forever.
+// redirect (dropped or passed) never arrive. The pair is then reset: the
+// stream lost bytes, and a FIN would hide it.
 const finWait = time.Second
 
 // forwardFINs shuts down the writing half of every socket whose peer sent
@@ -399,8 +511,10 @@ func (s *server) forwardFINs() int {
 		}
 		if !done {
 			if outq == 0 && time.Since(h.since) > finWait {
-				s.p.logf("proxy: %s: bytes before the FIN never reached the other side; forwarding the FIN", h.addr)
-				done = true
+				// A FIN now would pass the stream off as whole.
+				s.p.logf("proxy: %s: bytes before the FIN never reached the other side; resetting both", h.addr)
+				s.finish(h.pair, true)
+				continue
 			} else {
 				// Back off from 1ms to 50ms while it waits.
 				d := min(max(int(time.Since(h.since)/time.Millisecond/10), 1), 50)
@@ -534,6 +648,7 @@ func (s *server) finish(pr *pair, reset bool) {
 	// Count first: the peers learn of the end from the close below.
 	s.p.active.Add(-1)
 	s.p.closed.Add(1)
+	s.endOne()
 	for _, h := range pr.halves {
 		unix.EpollCtl(s.ep, unix.EPOLL_CTL_DEL, h.fd, nil)
 		delete(s.conns, int32(h.fd))

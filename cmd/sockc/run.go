@@ -32,6 +32,7 @@ type runFlags struct {
 	mapName string
 	pin     string
 	stats   time.Duration
+	drain   time.Duration
 	verbose bool
 }
 
@@ -56,6 +57,12 @@ Sockets reach the maps in three ways:
                     an in-kernel TCP proxy (sockc never touches the bytes)
   --accept ADDR     accept on ADDR and pair each connection with itself:
                     with examples/echo.sock, an in-kernel echo server
+
+On SIGINT or SIGTERM, --proxy and --accept stop accepting, let the open
+connections finish for up to --drain (10s), and then reset the ones still
+open, both sides: a client sees its stream end whole, or a reset, never
+a FIN after missing bytes. A second signal resets them at once. A client
+whose upstream cannot be reached is reset too.
 
 Killed with SIGKILL, sockc cannot tear down. The kernel removes its
 programs, links and maps once the sockets in them are closed (COMMAND
@@ -103,6 +110,7 @@ stderr.`,
 	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the map 'redirect peer' uses; in a program without one, the only sockhash keyed by u64)")
 	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`, locked while sockc runs (stale pins of a killed run are replaced)")
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
+	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGINT or SIGTERM, let open --proxy and --accept connections finish for up to `DURATION`, then reset the rest (a second signal resets them at once)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
 	return cmd
 }
@@ -114,6 +122,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	}
 	// Everything about the command line is checked before the kernel is
 	// touched, so that usage errors are status 2 for everyone.
+	if f.drain < 0 {
+		return usageErrorf("run: --drain %v: want a duration of 0 or more", f.drain)
+	}
 	if f.cgroup != "" && len(command) > 0 {
 		return usageErrorf("run: --cgroup and a command exclude each other")
 	}
@@ -152,12 +163,27 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	firstSig := make(chan os.Signal, 1)
+	// abort ends the proxies' drain: a second signal, when no command
+	// takes the signals.
+	abort := make(chan struct{})
+	exited := make(chan struct{})
+	defer close(exited)
 	go func() {
 		select {
 		case sig := <-sigs:
 			firstSig <- sig
 			cancel()
 		case <-ctx.Done():
+			return
+		}
+		if len(command) > 0 {
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "sockc: second signal: resetting the connections still open")
+			close(abort)
+		case <-exited:
 		}
 	}()
 
@@ -230,7 +256,7 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 				return &exitError{code: exitInput, msg: err.Error()}
 			}
 			listeners = append(listeners, ln)
-			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Logf: logf})
+			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, Logf: logf})
 			if sp.upstream != "" {
 				fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
 			} else {
