@@ -140,7 +140,7 @@ func stalledProxy(t *testing.T, clients int, args ...string) (*sockcRun, func() 
 func TestRunProxySIGTERMResets(t *testing.T) {
 	kerneltest.Require(t)
 	const clients = 10
-	r, wait := stalledProxy(t, clients, "--drain", "300ms")
+	r, wait := stalledProxy(t, clients, "--drain", "300ms", "--stats", "1h")
 	start := time.Now()
 	if err := r.stop(t); err != nil {
 		t.Errorf("sockc exit after SIGTERM: %v, want status 0\n%s", err, r.stderr)
@@ -156,6 +156,9 @@ func TestRunProxySIGTERMResets(t *testing.T) {
 	}
 	if _, ok := r.stderr.wait(regexp.MustCompile(`^sockc: proxy: stopped with 10 connections open; reset them$`)); !ok {
 		t.Errorf("no line for the reset connections:\n%s", r.stderr)
+	}
+	if st := lastStats(t, r.stderr); st["aborted"] != clients || st["active"] != 0 {
+		t.Errorf("final stats %v: want aborted=%d, active=0", st, clients)
 	}
 	t.Logf("reliability: proxy shutdown: drain of 300ms over %d stalled connections: each client reset, sockc exited in %v", clients, took.Round(time.Millisecond))
 }

@@ -289,7 +289,10 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			printStats(statsCtx, stderr, rt, proxies, f.stats)
 		}()
 		defer func() {
-			// One last line with the final figures, before teardown.
+			// One last line with the final figures, once the proxies
+			// have drained, before teardown.
+			cancel()
+			wg.Wait()
 			stopStats()
 			<-statsDone
 			fmt.Fprintln(stderr, statsLine(rt, proxies))
@@ -485,13 +488,15 @@ func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
 		st.FailedDials += s.FailedDials
 		st.Relayed += s.Relayed
 		st.Closed += s.Closed
+		st.Aborted += s.Aborted
 	}
 	if len(proxies) > 0 {
 		// relayed: connections copied in user space because a side
 		// closed before the pair was made; an operator should see how
-		// much traffic misses the kernel path.
-		parts = append(parts, fmt.Sprintf("proxied=%d active=%d closed=%d relayed=%d failed=%d",
-			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials))
+		// much traffic misses the kernel path. aborted: connections
+		// reset because sockc stopped before they ended.
+		parts = append(parts, fmt.Sprintf("proxied=%d active=%d closed=%d relayed=%d failed=%d aborted=%d",
+			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials, st.Aborted))
 	}
 	return "sockc: stats " + strings.Join(parts, " ")
 }
