@@ -141,6 +141,28 @@ func (l *lineLog) wait(re *regexp.Regexp) ([]string, bool) {
 	}
 }
 
+// waitN blocks until n lines match re or the stream ends, and reports
+// whether n did.
+func (l *lineLog) waitN(re *regexp.Regexp, n int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		found := 0
+		for _, line := range l.lines {
+			if re.MatchString(line) {
+				found++
+			}
+		}
+		if found >= n {
+			return true
+		}
+		if l.eof {
+			return false
+		}
+		l.cond.Wait()
+	}
+}
+
 func (l *lineLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
