@@ -33,6 +33,7 @@ type runFlags struct {
 	pin     string
 	stats   time.Duration
 	drain   time.Duration
+	sndbuf  int
 	verbose bool
 }
 
@@ -111,6 +112,7 @@ stderr.`,
 	fl.StringVar(&f.pin, "pin", "", "pin the maps under the bpffs directory `DIR`, locked while sockc runs (stale pins of a killed run are replaced)")
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGINT or SIGTERM, let open --proxy and --accept connections finish for up to `DURATION`, then reset the rest (a second signal resets them at once)")
+	fl.IntVar(&f.sndbuf, "send-buffer", runtime.DefaultSendBuffer, "give each --proxy and --accept socket a send buffer of `BYTES` (the kernel doubles it; 0 leaves it to the kernel's autotuning, which slows one fast flow to a third: see docs/benchmarks.md)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
 	return cmd
 }
@@ -122,6 +124,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	}
 	// Everything about the command line is checked before the kernel is
 	// touched, so that usage errors are status 2 for everyone.
+	if f.sndbuf < 0 {
+		return usageErrorf("run: --send-buffer %d: want a number of bytes, 0 or more", f.sndbuf)
+	}
 	if f.drain < 0 {
 		return usageErrorf("run: --drain %v: want a duration of 0 or more", f.drain)
 	}
@@ -256,7 +261,11 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 				return &exitError{code: exitInput, msg: err.Error()}
 			}
 			listeners = append(listeners, ln)
-			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, Logf: logf})
+			sndbuf := f.sndbuf
+			if sndbuf == 0 {
+				sndbuf = -1 // the kernel's own
+			}
+			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, SendBuffer: sndbuf, Logf: logf})
 			if sp.upstream != "" {
 				fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
 			} else {
