@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,16 +20,27 @@ import (
 // still open after it are reset, both sides, relayed ones included.
 
 // drainProxy serves examples/proxy.sock to upstream with the given drain
-// and returns the proxy, its address, and stop, which cancels Serve's
-// context and returns Serve's error once it has returned.
-func drainProxy(t *testing.T, upstream string, drain time.Duration, ln *net.TCPListener) (*runtime.Proxy, func() error) {
+// and returns the proxy; stop, which cancels Serve's context and returns
+// Serve's error once it has returned; and a channel that receives once
+// for each pair made.
+func drainProxy(t *testing.T, upstream string, drain time.Duration, ln *net.TCPListener) (*runtime.Proxy, func() error, <-chan struct{}) {
 	t.Helper()
 	rt := load(t, "proxy.sock", proxySource(t))
 	m, err := rt.Map("conns")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &runtime.Proxy{Map: m, Upstream: upstream, Drain: drain, Logf: t.Logf}
+	paired := make(chan struct{}, 64)
+	logf := func(format string, args ...any) {
+		t.Logf(format, args...)
+		if strings.HasSuffix(format, "paired in the kernel") {
+			select {
+			case paired <- struct{}{}:
+			default: // more pairs than any test waits for
+			}
+		}
+	}
+	p := &runtime.Proxy{Map: m, Upstream: upstream, Drain: drain, Logf: logf}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()
@@ -46,7 +58,7 @@ func drainProxy(t *testing.T, upstream string, drain time.Duration, ln *net.TCPL
 		return serveErr
 	}
 	t.Cleanup(func() { stop() })
-	return p, stop
+	return p, stop, paired
 }
 
 // isReset reports whether err is the error of a reset connection.
@@ -57,7 +69,7 @@ func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 // checked; the listener takes no new client meanwhile.
 func TestProxyDrainCompletes(t *testing.T) {
 	ln := listen(t)
-	p, stop := drainProxy(t, echoServer(t), time.Minute, ln)
+	p, stop, _ := drainProxy(t, echoServer(t), time.Minute, ln)
 	// Sized for qemu without KVM too, where the kernel matrix runs it:
 	// 8 echoes of 16 MiB made one client wait over 10 s for its first
 	// byte there.
@@ -127,7 +139,7 @@ func TestProxyDrainExpiresResets(t *testing.T) {
 		upErrs <- err
 	}()
 	ln := listen(t)
-	p, stop := drainProxy(t, upLn.Addr().String(), 200*time.Millisecond, ln)
+	p, stop, paired := drainProxy(t, upLn.Addr().String(), 200*time.Millisecond, ln)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +149,7 @@ func TestProxyDrainExpiresResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-accepted
+	<-paired
 	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
@@ -175,7 +188,7 @@ func TestProxyDrainResetsRelays(t *testing.T) {
 	defer c.Close()
 	c.Write([]byte("early"))
 	c.(*net.TCPConn).CloseWrite()
-	p, stop := drainProxy(t, upLn.Addr().String(), 200*time.Millisecond, ln)
+	p, stop, _ := drainProxy(t, upLn.Addr().String(), 200*time.Millisecond, ln)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	got := make([]byte, len("partial"))
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "partial" {
@@ -201,13 +214,18 @@ func TestProxyDrainResetsRelays(t *testing.T) {
 func TestProxyStopResetsAtOnce(t *testing.T) {
 	upLn := listen(t)
 	accepted := make(chan struct{})
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
 	serveEach(upLn, func(c net.Conn) {
 		close(accepted)
-		var b [1]byte
-		c.Read(b[:])
+		// Neither read nor close: a close would end the pair before
+		// the stop (with a FIN, if it came before any byte did, and
+		// the client would rightly see EOF; so it went on 5.10 under
+		// qemu).
+		<-hold
 	})
 	ln := listen(t)
-	_, stop := drainProxy(t, upLn.Addr().String(), 0, ln)
+	p, stop, paired := drainProxy(t, upLn.Addr().String(), 0, ln)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -215,12 +233,16 @@ func TestProxyStopResetsAtOnce(t *testing.T) {
 	defer c.Close()
 	c.Write(make([]byte, 1<<20))
 	<-accepted
+	<-paired
 	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); !isReset(err) {
 		t.Errorf("client read after the stop: %v; want a reset", err)
+	}
+	if st := p.Stats(); st.Aborted != 1 {
+		t.Errorf("stats %+v: want 1 connection aborted", st)
 	}
 }
 
