@@ -150,13 +150,7 @@ func TestProxyDrainExpiresResets(t *testing.T) {
 	}
 	<-accepted
 	<-paired
-	if err := stop(); err != nil {
-		t.Fatalf("Serve: %v", err)
-	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); !isReset(err) {
-		t.Errorf("client read after the drain: %v; want a reset", err)
-	}
+	stopExpectingReset(t, stop, c)
 	if err := <-upErrs; !isReset(err) {
 		t.Errorf("upstream read after the drain: %v; want a reset", err)
 	}
@@ -234,15 +228,21 @@ func TestProxyStopResetsAtOnce(t *testing.T) {
 	c.Write(make([]byte, 1<<20))
 	<-accepted
 	<-paired
+	stopExpectingReset(t, stop, c)
+	if st := p.Stats(); st.Aborted != 1 {
+		t.Errorf("stats %+v: want 1 connection aborted", st)
+	}
+}
+
+// stopExpectingReset stops the proxy, and wants its client c reset.
+func stopExpectingReset(t *testing.T, stop func() error, c net.Conn) {
+	t.Helper()
 	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); !isReset(err) {
 		t.Errorf("client read after the stop: %v; want a reset", err)
-	}
-	if st := p.Stats(); st.Aborted != 1 {
-		t.Errorf("stats %+v: want 1 connection aborted", st)
 	}
 }
 
