@@ -40,7 +40,7 @@ func drainProxy(t *testing.T, upstream string, drain time.Duration, ln *net.TCPL
 			}
 		}
 	}
-	p := &runtime.Proxy{Map: m, Upstream: upstream, Drain: drain, Logf: logf}
+	p := &runtime.Proxy{Map: m, Upstream: upstream, Drain: drain, DialTimeout: time.Minute, Logf: logf}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()
