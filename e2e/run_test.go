@@ -26,7 +26,14 @@ import (
 // echoUpstream serves an echo for the proxy to dial until the test ends.
 func echoUpstream(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return echoUpstreamAt(t, "127.0.0.1:0")
+}
+
+// echoUpstreamAt serves an echo on addr until the test ends, and returns
+// the address it listens on.
+func echoUpstreamAt(t *testing.T, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

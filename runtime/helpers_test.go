@@ -37,7 +37,13 @@ func load(t *testing.T, name, src string) *runtime.Runtime {
 // listen returns a loopback listener closed when the test ends.
 func listen(t *testing.T) *net.TCPListener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return listenAt(t, "127.0.0.1:0")
+}
+
+// listenAt returns a listener on addr closed when the test ends.
+func listenAt(t *testing.T, addr string) *net.TCPListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +87,14 @@ func connPair(t *testing.T, ln *net.TCPListener) (client, server *net.TCPConn) {
 // echoServer serves an echo upstream on loopback until the test ends.
 func echoServer(t *testing.T) string {
 	t.Helper()
-	ln := listen(t)
+	return echoServerAt(t, "127.0.0.1:0")
+}
+
+// echoServerAt serves an echo upstream on addr until the test ends, and
+// returns the address it listens on.
+func echoServerAt(t *testing.T, addr string) string {
+	t.Helper()
+	ln := listenAt(t, addr)
 	stop := probe.EchoServer(ln)
 	t.Cleanup(stop)
 	return ln.Addr().String()

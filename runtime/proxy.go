@@ -34,7 +34,9 @@ import (
 type Proxy struct {
 	// Map holds the pairs; it must be a sockhash keyed by u64 cookies.
 	Map *Map
-	// Upstream is the address dialed for each client; empty for echo.
+	// Upstream is the address dialed for each client, HOST:PORT with
+	// an IPv6 host in brackets ([::1]:80), of either family whatever
+	// the client's; empty for echo.
 	Upstream string
 	// DialTimeout bounds the upstream connect (default 5s).
 	DialTimeout time.Duration
@@ -159,6 +161,14 @@ type server struct {
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	if p.Map == nil {
 		return errors.New("proxy: no map")
+	}
+	if p.Upstream != "" {
+		// Checked once here, not at each client's dial: an address
+		// such as ::1:80 (an IPv6 address wants brackets) would
+		// otherwise reset every client.
+		if _, _, err := net.SplitHostPort(p.Upstream); err != nil {
+			return fmt.Errorf("proxy: upstream: %w", err)
+		}
 	}
 	if p.DialTimeout == 0 {
 		p.DialTimeout = 5 * time.Second

@@ -32,6 +32,12 @@ func startProxy(t *testing.T, upstream string) (*runtime.Runtime, *runtime.Proxy
 // ends.
 func serveProxy(t *testing.T, rt *runtime.Runtime, mapName, upstream string) (*runtime.Proxy, string) {
 	t.Helper()
+	return serveProxyOn(t, rt, mapName, upstream, listen(t))
+}
+
+// serveProxyOn is serveProxy on the listener ln.
+func serveProxyOn(t *testing.T, rt *runtime.Runtime, mapName, upstream string, ln net.Listener) (*runtime.Proxy, string) {
+	t.Helper()
 	m, err := rt.Map(mapName)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,6 @@ func serveProxy(t *testing.T, rt *runtime.Runtime, mapName, upstream string) (*r
 	// 14 echoes of 4 MiB running, 2 of 16 loopback dials to the echo
 	// server took over the default 5 s.
 	p := &runtime.Proxy{Map: m, Upstream: upstream, DialTimeout: time.Minute, Logf: t.Logf}
-	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()

@@ -133,17 +133,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	if f.cgroup != "" && len(command) > 0 {
 		return usageErrorf("run: --cgroup and a command exclude each other")
 	}
-	type proxySpec struct{ listen, upstream string }
-	var specs []proxySpec
-	for _, p := range f.proxies {
-		listen, upstream, ok := strings.Cut(p, "=")
-		if !ok || listen == "" || upstream == "" {
-			return usageErrorf("run: --proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:8080=127.0.0.1:80", p)
-		}
-		specs = append(specs, proxySpec{listen, upstream})
-	}
-	for _, a := range f.accepts {
-		specs = append(specs, proxySpec{listen: a})
+	specs, err := parseProxySpecs(f.proxies, f.accepts)
+	if err != nil {
+		return err
 	}
 	// What the command line names must exist before anything is loaded:
 	// a wrong path is the caller's mistake (status 2), not the program's.
@@ -256,7 +248,7 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
 		for _, sp := range specs {
-			ln, err := net.Listen("tcp", sp.listen)
+			ln, err := sp.listener()
 			if err != nil {
 				return &exitError{code: exitInput, msg: err.Error()}
 			}
