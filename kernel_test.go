@@ -86,7 +86,7 @@ func TestKernelLimits(t *testing.T) {
 		"counts":  repeat("sockhash m: key u32\non msg to m:\n    redirect key(local_port)\n", "    count c%.0d\n", 900),
 		"ports":   repeat("sockhash m: key u32\non msg to m:\n    redirect key(local_port)\n", "    if remote_port == %d: drop\n", 4000),
 		"sizes":   repeat("sockmap m: max 2\non stream verdict to m:\n    redirect key(1)\n", "    if size == %d: drop\n", 4000),
-		"ip6keys": repeat("sockhash m: key (ip6, ip6, port, port)\non msg to m:\n    redirect key(local_ip6, remote_ip6, local_port, remote_port)\n", "    redirect key(remote_ip6, local_ip6, remote_port, %d)\n", 247),
+		"ip6keys": repeat("sockhash m: key (ip6, ip6, port, port)\non msg to m:\n    redirect key(local_ip6, remote_ip6, local_port, remote_port)\n", "    redirect key(remote_ip6, local_ip6, remote_port, %d)\n", 173),
 	}
 	for name, src := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -11,9 +11,18 @@ import (
 )
 
 // TestMain lets this test binary act as the bypass probe: run inside a
-// cgroup by TestBypassExample, it talks to itself over loopback.
+// cgroup by TestBypassExample (or TestIPKey..., in KindsMode), it talks to
+// itself over loopback.
 func TestMain(m *testing.M) {
-	if os.Getenv(probe.Env) != "" {
+	switch os.Getenv(probe.Env) {
+	case "":
+	case probe.KindsMode:
+		if err := probe.RunKinds(os.Stdout, os.Stdin, 1<<20); err != nil {
+			os.Stderr.WriteString("probe: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	default:
 		if err := probe.Run(os.Stdout, 64<<20); err != nil {
 			os.Stderr.WriteString("probe: " + err.Error() + "\n")
 			os.Exit(1)

@@ -62,8 +62,8 @@ func TestCloseRemovesEverything(t *testing.T) {
 	if objs := base.New(t); len(objs) < 2 {
 		t.Fatalf("before Close the kernel lists %v; want our maps and programs", objs)
 	}
-	if entries, _ := os.ReadDir(pins); len(entries) != 2 {
-		t.Fatalf("pins: %v, want tdmap and sockc_counters", entries)
+	if entries, _ := os.ReadDir(pins); len(entries) != 3 {
+		t.Fatalf("pins: %v, want tdmap, sockc_counters and sockc_mapstats", entries)
 	}
 	if ids, err := cgroupProgs(cg); err != nil || len(ids) != 1 {
 		t.Fatalf("cgroup %s has %d sockops programs (%v), want 1", cg, len(ids), err)

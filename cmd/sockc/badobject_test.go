@@ -183,13 +183,13 @@ func special(t *testing.T, good []byte) []badObject {
 		{name: "32-bit ELF", data: set(good, int(elf.EI_CLASS), byte(elf.ELFCLASS32)), want: "an ELF file of class ELFCLASS32, not a BPF object"},
 		{name: "big-endian ELF", data: set(good, int(elf.EI_DATA), byte(elf.ELFDATA2MSB)), want: "an ELF file for unknown machine 63232, not a BPF object"},
 		{name: "executable, not relocatable", data: set(good, 16, uint16(elf.ET_EXEC)), want: "a BPF ELF file of type ET_EXEC, not a relocatable object"},
-		{name: "section table past the end", data: set(good, 0x28, uint64(len(good))), want: "its section table ends at byte 3544, but the file has 2840 bytes"},
+		{name: "section table past the end", data: set(good, 0x28, uint64(len(good))), want: "its section table ends at byte 4160, but the file has 3456 bytes"},
 		{name: "no section table", data: set(set(good, 0x28, uint64(0)), 0x3c, uint16(0)), want: "no symbol section"},
 		// The section and its program's symbol claim 4 GB: before the
 		// sections were checked against the file, the loader allocated
 		// for that many instructions (seconds, gigabytes).
-		{name: "program section of 4 GB", data: set(set(good, shdr("sk_msg")+32, uint64(0xe70000e0)), symOff("msg_socks")+16, uint64(0xe7000000)), want: "section sk_msg (bytes 320 to 3875537440) ends past the end of the file (2840 bytes)"},
-		{name: "BTF past the end", data: set(good, shdr(".BTF")+32, uint64(1<<40)), want: "section .BTF (bytes 580 to 1099511628356) ends past the end"},
+		{name: "program section of 4 GB", data: set(set(good, shdr("sk_msg")+32, uint64(0xe70000e0)), symOff("msg_socks")+16, uint64(0xe7000000)), want: "section sk_msg (bytes 448 to 3875537568) ends past the end of the file (3456 bytes)"},
+		{name: "BTF past the end", data: set(good, shdr(".BTF")+32, uint64(1<<40)), want: "section .BTF (bytes 828 to 1099511628604) ends past the end"},
 		{name: "compressed BTF", data: set(good, shdr(".BTF")+8, uint64(elf.SHF_COMPRESSED)), want: "section .BTF is compressed"},
 		{name: "symbol in no section", data: set(good, symOff("socks")+6, uint16(0xfff0)), want: "not a BPF object sockc can read: "},
 		{name: "relocation against no symbol", data: set(good, int(ef.Section(".relsk_msg").Offset)+12, uint32(99)), want: "symbol 98 doesn't exist"},

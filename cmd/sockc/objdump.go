@@ -20,8 +20,9 @@ loader and prints its maps and programs, each instruction with the source
 line the object's BTF line info gives for it.`,
 		Example: `  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock
   $ sockc compile hello.sock
-  $ sockc objdump hello.o | head -3
+  $ sockc objdump hello.o | head -4
   map proxy: sockhash key 4 value 8 max 65535
+  map sockc_mapstats: percpu_array key 4 value 24 max 1
 
   program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg`,
 		Args: argsFiles(1, 1),

@@ -39,6 +39,7 @@ var errReported = &exitError{code: exitInput}
 const (
 	helloSource  = "  $ echo 'on msg to sockhash proxy: redirect key(remote_port)' > hello.sock"
 	helloListing = `  map proxy: sockhash key 4 value 8 max 65535
+  map sockc_mapstats: percpu_array key 4 value 24 max 1
 
   program msg_proxy: sk_msg, attach sk_msg_verdict, section sk_msg
      0: r2 = *(u32 *)(r1 +60)                  ; 1: on msg to sockhash proxy: redirect key(remote_port)
@@ -49,8 +50,20 @@ const (
      6: r3 += -8
      7: w4 = 0
      8: call bpf_msg_redirect_hash#71
-     9: w0 = 1
-    10: exit
+     9: r7 = r0
+    10: *(u64 *)(r10 -8) = 0
+    11: r2 = r10
+    12: r2 += -8
+    13: r1 = map[sockc_mapstats] ll
+    15: call bpf_map_lookup_elem#1
+    16: if r0 == 0 goto 22
+    17: w1 = 1
+    18: if w7 == 1 goto 21
+    19: lock *(u64 *)(r0 +16) += r1
+    20: goto 22
+    21: lock *(u64 *)(r0 +8) += r1
+    22: w0 = 1
+    23: exit
 `
 )
 

@@ -89,9 +89,9 @@ func expectedFeatures(t *testing.T) map[string]bool {
 		}
 		for _, n := range hook.FieldNames {
 			f, _, ok := k.Lookup(n)
-			// ip6 addresses can only be key components: a hook without
+			// ip6 and ip addresses can only be key components: a hook without
 			// key(...) statements (the stream parser) cannot use them.
-			if ok && (f.Type != hook.IP6 || k.Allows(hook.StmtRedirect) || k.Allows(hook.StmtUpdate)) {
+			if ok && (f.Type != hook.IP6 && f.Type != hook.IP || k.Allows(hook.StmtRedirect) || k.Allows(hook.StmtUpdate)) {
 				want["field:"+k.String()+":"+n] = true
 			}
 		}

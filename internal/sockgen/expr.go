@@ -13,6 +13,7 @@ const (
 	tPort
 	tIP4
 	tIP6
+	tIP // local_ip, remote_ip: an address of either family
 	tFamily
 	tBool
 )
@@ -169,7 +170,7 @@ func (g *gen) intExact(size int) expr {
 }
 
 // fieldOf is a field of type t, maybe in parentheses: the only
-// expressions of type port (exactly) and of type ip6.
+// expressions of type port (exactly), ip6 and ip.
 func (g *gen) fieldOf(t typ) expr {
 	e, _ := g.field(t)
 	for g.r.IntN(6) == 0 {

@@ -72,9 +72,9 @@ func (g *gen) planLayout(m *mapPlan) {
 			tuple = append(tuple, cs[g.r.IntN(len(cs))])
 		}
 		m.layout = keys.NewTuple(tuple...)
-		if !m.declKey && n == 1 && tuple[0] != keys.IP6 {
-			// One component that is not an ip6 address infers u32, not
-			// a tuple: such a tuple can only be declared.
+		if !m.declKey && n == 1 && tuple[0] != keys.IP6 && tuple[0] != keys.IP {
+			// One component that is not a 16-byte address infers u32,
+			// not a tuple: such a tuple can only be declared.
 			m.declKey = true
 		}
 	}
@@ -159,6 +159,16 @@ func (g *gen) component(c keys.Component, exact bool) expr {
 			return g.ip4(g.valueSize())
 		case keys.IP6:
 			return g.fieldOf(tIP6)
+		case keys.IP:
+			// An ip component takes any address; only an ip field
+			// infers it.
+			switch r := g.r.IntN(4); {
+			case exact || r < 2:
+				return g.fieldOf(tIP)
+			case r == 2:
+				return g.fieldOf(tIP6)
+			}
+			return g.ip4(g.valueSize())
 		case keys.Port:
 			if exact {
 				return g.fieldOf(tPort)

@@ -78,6 +78,8 @@ func fieldType(t hook.FieldType) typ {
 		return tIP4
 	case hook.IP6:
 		return tIP6
+	case hook.IP:
+		return tIP
 	case hook.Family:
 		return tFamily
 	}

@@ -29,6 +29,7 @@ func Check(f *ast.File, errs *diag.Collector) *Program {
 		}},
 		maps:        map[string]*Map{},
 		keyUses:     map[*Map][]keyUse{},
+		updates:     map[*Map][]guardedUpdate{},
 		counters:    map[string]*Counter{},
 		suggestLeft: suggestBudget,
 	}
@@ -37,7 +38,9 @@ func Check(f *ast.File, errs *diag.Collector) *Program {
 		c.handler(h)
 	}
 	c.settleKeys()
+	c.familyWarnings()
 	c.hookPairs()
+	c.statMaps()
 	return c.prog
 }
 
@@ -49,7 +52,11 @@ type checker struct {
 	counters map[string]*Counter
 	// footguns are sockops updates keyed by one port, reported once the
 	// map's key type is settled.
-	footguns        []*ast.UpdateStmt
+	footguns []*ast.UpdateStmt
+	// guards are the family guards of the enclosing ifs, innermost last;
+	// updates the sockops updates of each map with their guards.
+	guards          []*familyGuard
+	updates         map[*Map][]guardedUpdate
 	tooManyCounters bool
 	// mapList caches the map names for suggestions.
 	mapList []string
@@ -152,7 +159,7 @@ func (c *checker) declaredKey(m *Map, k *ast.KeyType) {
 		for _, id := range k.Components {
 			comp, found := keys.ParseComponent(id.Name)
 			if !found {
-				c.errorf(id, "unknown key component %s: want ip4, ip6, port or u32", id.Name)
+				c.errorf(id, "unknown key component %s: want ip, ip4, ip6, port or u32", id.Name)
 				ok = false
 				continue
 			}

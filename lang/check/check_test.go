@@ -172,7 +172,7 @@ func TestDeclaredKeys(t *testing.T) {
 		{"sockmap a: key (ip4)", "u32", true, "1:16: sockmap a is indexed by u32; it cannot have key (ip4)"},
 		{"sockhash a: key ip4", "u32", false, "1:17: key type ip4 must be u32, u64 or a tuple"},
 		{"sockhash a: key foo", "u32", false, "1:17: unknown key type foo: want u32, u64 or a tuple such as (ip4, port)"},
-		{"sockhash a: key (ip4, u64)", "u32", false, "1:23: unknown key component u64: want ip4, ip6, port or u32"},
+		{"sockhash a: key (ip4, u64)", "u32", false, "1:23: unknown key component u64: want ip, ip4, ip6, port or u32"},
 		{"sockhash a: key (u32, u32, u32, u32, u32, u32, u32, u32)", "(u32, u32, u32, u32, u32, u32, u32, u32)", true, ""},
 		{"sockhash a: key (u32, u32, u32, u32, u32, u32, u32, u32, u32)", "u32", false, "1:17: key has 9 components; at most 8 are allowed"},
 	}
@@ -835,7 +835,7 @@ func TestFootgunWarning(t *testing.T) {
 			if diags.Err() != nil {
 				t.Errorf("Err() = %v, want nil for warnings", diags.Err())
 			}
-			if len(diags) == 1 && !strings.Contains(diags[0].Hint, "update m key(local_ip4, local_port, remote_ip4, remote_port)") {
+			if len(diags) == 1 && !strings.Contains(diags[0].Hint, "update m key(local_ip, local_port, remote_ip, remote_port)") {
 				t.Errorf("hint = %q", diags[0].Hint)
 			}
 		})

@@ -142,6 +142,8 @@ func (c *checker) name(h *Handler, e *ast.Name) Type {
 		return c.set(e, IP4)
 	case hook.IP6:
 		return c.set(e, IP6)
+	case hook.IP:
+		return c.set(e, IP)
 	case hook.Family:
 		return c.set(e, Family)
 	}
@@ -241,8 +243,12 @@ func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
 		c.errs.Add(diag.Error, e.OpPos, e.OpPos+ast.OpLen(e.Op), "combine conditions with and, or, not",
 			"cannot compare conditions with %s", e.Op)
 		return Invalid
-	case x == IP6 || y == IP6:
-		c.errorf(e, "ip6 addresses can only be used in keys")
+	case x.Wide() || y.Wide():
+		t := x
+		if !t.Wide() {
+			t = y
+		}
+		c.errorf(e, "%s can only be used in keys", t.Plural())
 		return Invalid
 	case x.Numeric() && y.Numeric():
 		// Integers and ports mix; constants are range-checked against a port.

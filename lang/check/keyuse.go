@@ -41,8 +41,8 @@ func (c *checker) settleKeys() {
 	for _, s := range c.footguns {
 		m := c.prog.StmtMaps[s]
 		c.errs.Add(diag.Warning, s.Key.Pos(), s.Key.End(),
-			fmt.Sprintf("key by the 4-tuple: update %s key(local_ip4, local_port, remote_ip4, remote_port), "+
-				"and redirect to the peer with key(remote_ip4, remote_port, local_ip4, local_port)", m.Name),
+			fmt.Sprintf("key by the 4-tuple: update %s key(local_ip, local_port, remote_ip, remote_port), "+
+				"and redirect to the peer with key(remote_ip, remote_port, local_ip, local_port)", m.Name),
 			"map %s is filled by sockops under one port: a second connection on the same port replaces the first, "+
 				"and its bytes go to the wrong socket", m.Name)
 	}
@@ -61,7 +61,7 @@ func (c *checker) infer(u keyUse) (keys.Layout, bool) {
 	if len(u.types) == 0 || len(u.types) > keys.MaxComponents {
 		return keys.Layout{}, false
 	}
-	if len(u.types) == 1 && u.types[0] != IP6 {
+	if len(u.types) == 1 && !u.types[0].Wide() {
 		return keys.ScalarU32, true
 	}
 	cs := make([]keys.Component, len(u.types))
@@ -73,6 +73,8 @@ func (c *checker) infer(u keyUse) (keys.Layout, bool) {
 			cs[i] = keys.IP4
 		case IP6:
 			cs[i] = keys.IP6
+		case IP:
+			cs[i] = keys.IP
 		default:
 			cs[i] = keys.U32
 		}
@@ -115,9 +117,9 @@ func (c *checker) match(m *Map, u keyUse, origin string) {
 				"key of map %s is one %s, but this key has %d components", m.Name, m.Key, len(u.args))
 			return
 		}
-		if u.types[0] == IP6 {
+		if t := u.types[0]; t.Wide() {
 			c.errs.Add(diag.Error, u.args[0].Pos(), u.args[0].End(), declHint,
-				"an ip6 address does not fit in key %s", m.Key)
+				"%s does not fit in key %s", t.A(), m.Key)
 		}
 		return
 	}
@@ -150,6 +152,10 @@ func fits(comp keys.Component, t Type) bool {
 		return t == IP4
 	case keys.IP6:
 		return t == IP6
+	case keys.IP:
+		// An ip component holds any address: ip as it is, ip6 as it
+		// is, ip4 in its IPv4-mapped form.
+		return t == IP || t == IP6 || t == IP4
 	}
 	return false
 }

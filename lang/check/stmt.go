@@ -55,11 +55,11 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 			return false
 		}
 		c.cond(h, s.Cond)
-		then := c.block(h, s.Then, depth+1)
+		then := c.guarded(c.familyTest(s.Cond, true), func() bool { return c.block(h, s.Then, depth+1) })
 		if s.Else == nil {
 			return false
 		}
-		els := c.block(h, s.Else, depth+1)
+		els := c.guarded(c.familyTest(s.Cond, false), func() bool { return c.block(h, s.Else, depth+1) })
 		return then && els
 	case *ast.RedirectStmt:
 		c.redirect(h, s)
@@ -98,6 +98,7 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 		}
 		c.prog.StmtMaps[s] = m
 		c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})
+		c.updates[m] = append(c.updates[m], guardedUpdate{stmt: s, guard: c.innermostGuard()})
 		if len(s.Key.Args) == 1 {
 			if n, ok := ast.Unparen(s.Key.Args[0]).(*ast.Name); ok && c.prog.Types[n] == Port {
 				c.footguns = append(c.footguns, s)

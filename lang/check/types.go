@@ -22,6 +22,9 @@ const (
 	IP4
 	IP6
 	Family
+	// IP is an address of either family (the local_ip and remote_ip
+	// fields): 16 bytes, IPv4 in IPv4-mapped form.
+	IP
 )
 
 func (t Type) String() string {
@@ -36,6 +39,8 @@ func (t Type) String() string {
 		return "ip4 address"
 	case IP6:
 		return "ip6 address"
+	case IP:
+		return "ip address"
 	case Family:
 		return "address family"
 	}
@@ -54,13 +59,16 @@ func (t Type) A() string {
 // Plural returns the plural of the type's name.
 func (t Type) Plural() string {
 	switch t {
-	case IP4, IP6:
+	case IP4, IP6, IP:
 		return t.String() + "es"
 	case Family:
 		return "address families"
 	}
 	return t.String() + "s"
 }
+
+// Wide reports whether t is a 16-byte address, which only a key holds.
+func (t Type) Wide() bool { return t == IP6 || t == IP }
 
 // Numeric reports whether t takes part in arithmetic and ordering.
 func (t Type) Numeric() bool { return t == Int || t == Port }
@@ -83,6 +91,8 @@ type Map struct {
 	// incomplete maps come from items with syntax errors: known by name
 	// only, their keys are not checked.
 	incomplete bool
+	// statsIndex is the map's place in Program.StatMaps.
+	statsIndex int
 }
 
 // PeerMapName is the companion map of a map M that `redirect peer` uses:
@@ -134,6 +144,9 @@ type Program struct {
 	Peers    []*Map     // companion maps of `redirect peer`, in order of first use
 	Handlers []*Handler // in source order
 	Counters []*Counter // in order of first use
+	// StatMaps are the maps whose statistics the compiled code keeps in
+	// MapStatsMap, in declaration order.
+	StatMaps []*Map
 	Info
 }
 

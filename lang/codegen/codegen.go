@@ -64,6 +64,9 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 	if len(p.Counters) > 0 {
 		spec.Maps[check.CountersMap] = CountersSpec(p.Counters)
 	}
+	if len(p.StatMaps) > 0 {
+		spec.Maps[check.MapStatsMap] = MapStatsSpec(p.StatMaps)
+	}
 	ls := &lines{file: f, cache: map[int]*Line{}}
 	for _, h := range p.Handlers {
 		if h.Hook.Sockops() {

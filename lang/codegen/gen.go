@@ -352,6 +352,7 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 			g.call(asm.FnSkRedirectHash)
 		}
 	}
+	g.countRedirect(m, next)
 	// The helper returns SK_PASS when it found the socket; returning that
 	// completes the redirect. On SK_DROP the handler goes on: a failed
 	// lookup never drops by itself.
@@ -380,8 +381,12 @@ func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 		c := l.Components[i]
 		off := base + int16(l.Offset(i))
 		arg := args[i]
-		if c == keys.IP6 {
-			g.copyIP6(off, arg)
+		switch c {
+		case keys.IP6:
+			g.copyIP6(off, g.prog.Fields[ast.Unparen(arg).(*ast.Name)].Offset)
+			continue
+		case keys.IP:
+			g.storeIP(off, arg)
 			continue
 		}
 		if v, ok := g.prog.Consts[arg]; ok {
@@ -456,14 +461,13 @@ func (g *gen) storeU64(off int16, arg ast.Expr) {
 	g.release(r)
 }
 
-// copyIP6 copies a 16-byte address field from the context to the stack,
-// word by word: context fields only allow 4-byte loads.
-func (g *gen) copyIP6(off int16, arg ast.Expr) {
-	f := g.prog.Fields[ast.Unparen(arg).(*ast.Name)]
+// copyIP6 copies the 16-byte address field at context offset field to the
+// stack, word by word: context fields only allow 4-byte loads.
+func (g *gen) copyIP6(off, field int16) {
 	r := g.alloc()
 	for w := int16(3); w >= 0; w-- { // last word first: see key
 		g.useCtx()
-		g.emit(asm.LoadMem(r, g.ctx, f.Offset+4*w, asm.Word))
+		g.emit(asm.LoadMem(r, g.ctx, field+4*w, asm.Word))
 		g.toStack(asm.StoreMem(asm.RFP, off+4*w, r, asm.Word))
 	}
 	g.release(r)
@@ -502,26 +506,43 @@ func (g *gen) update(s *ast.UpdateStmt) {
 	} else {
 		g.call(asm.FnSockHashUpdate)
 	}
+	g.countInserted(m)
 }
 
 // count adds one to a counter slot of this CPU's counters value. The add is
 // atomic because a softirq (sk_skb) may interrupt a process-context
 // handler (sk_msg) on the same CPU.
 func (g *gen) count(s *ast.CountStmt) {
-	c := g.prog.CounterOf[s]
 	skip := g.newLabel()
+	g.lookupSlots(check.CountersMap, skip)
+	g.addOne(g.prog.CounterOf[s].Index)
+	g.bind(skip)
+}
+
+// lookupSlots puts the pointer to this CPU's value of the per-CPU array
+// name in r0, or jumps to skip if the lookup fails (it does not: the one
+// key, 0, always exists). r1-r5 are clobbered.
+func (g *gen) lookupSlots(name string, skip label) {
 	// The u32 key 0, in an 8-byte store of zero: a whole slot, so no
 	// earlier spill there matters (see toStack).
 	g.toStack(clearSlot(-8))
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
-	g.mapPtr(asm.R1, check.CountersMap)
+	g.mapPtr(asm.R1, name)
 	g.call(asm.FnMapLookupElem)
 	g.jumpNull(asm.R0, skip)
+}
+
+// addOne adds one to u64 slot i of the value r0 points to.
+func (g *gen) addOne(i int) {
 	g.emit(asm.Mov.Imm32(asm.R1, 1))
+	g.addR1(i)
+}
+
+// addR1 adds r1 to u64 slot i of the value r0 points to.
+func (g *gen) addR1(i int) {
 	add := asm.StoreXAdd(asm.R0, asm.R1, asm.DWord)
-	add.Offset = int16(8 * c.Index)
+	add.Offset = int16(8 * i)
 	g.emit(add)
-	g.bind(skip)
 }
 
 // ip4Word is an IPv4 address as a 32-bit load from the context gives it:

@@ -10,6 +10,11 @@ const (
 	IP6                     // an IPv6 address
 	Family                  // an address family: inet or inet6
 	Size                    // a byte count
+	// IP is an address of either family: the socket's IPv6 address, or
+	// its IPv4 address in IPv4-mapped IPv6 form (::ffff:a.b.c.d), so that
+	// one key serves AF_INET sockets, dual-stack AF_INET6 sockets talking
+	// IPv4, and native IPv6 alike.
+	IP
 )
 
 func (t FieldType) String() string {
@@ -22,6 +27,8 @@ func (t FieldType) String() string {
 		return "ip6"
 	case Family:
 		return "family"
+	case IP:
+		return "ip"
 	}
 	return "u32"
 }
@@ -45,8 +52,12 @@ type Field struct {
 	Name     string
 	Type     FieldType
 	Encoding Encoding
-	Offset   int16 // byte offset of the field in the context struct
-	Words    int   // 32-bit words: 4 for ip6, else 1
+	Offset   int16 // byte offset of the field in the context struct (for ip: of the ip6 field)
+	Words    int   // 32-bit words: 4 for ip6 and ip, else 1
+	// V4Offset and FamilyOffset are, for an ip field, the offsets of the
+	// same end's ip4 field and of family: an AF_INET socket's address is
+	// read from the ip4 field, an AF_INET6 socket's from the ip6 one.
+	V4Offset, FamilyOffset int16
 }
 
 // Context is a program's context struct.
@@ -81,7 +92,7 @@ func (c Context) String() string {
 }
 
 // FieldNames lists the language's fields in documentation order.
-var FieldNames = []string{"local_port", "remote_port", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
+var FieldNames = []string{"local_port", "remote_port", "local_ip", "remote_ip", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
 
 // offsets per context, from include/uapi/linux/bpf.h; -1: not available.
 var offsets = map[string][3]int16{
@@ -96,6 +107,10 @@ var offsets = map[string][3]int16{
 	"size":        {68, 0, -1}, // sk_msg_md.size, __sk_buff.len
 }
 
+// ipFields are the family-agnostic address fields, each read from the ip4
+// or ip6 field of its end (local or remote) by the socket's family.
+var ipFields = map[string]string{"local_ip": "local", "remote_ip": "remote"}
+
 // OpOffset is the offset of bpf_sock_ops.op.
 const OpOffset = 0
 
@@ -105,6 +120,16 @@ const SkbLenOffset = 0
 // Lookup returns the field called name in the hook's context. known reports
 // whether the name is a field at all; ok whether this hook has it.
 func (k Kind) Lookup(name string) (f Field, known, ok bool) {
+	if end, isIP := ipFields[name]; isIP {
+		v6, _, ok := k.Lookup(end + "_ip6")
+		v4, _, _ := k.Lookup(end + "_ip4")
+		fam, _, _ := k.Lookup("family")
+		if !ok {
+			return Field{}, true, false
+		}
+		return Field{Name: name, Type: IP, Encoding: NetworkOrder, Offset: v6.Offset, Words: 4,
+			V4Offset: v4.Offset, FamilyOffset: fam.Offset}, true, true
+	}
 	offs, known := offsets[name]
 	if !known {
 		return Field{}, false, false

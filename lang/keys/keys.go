@@ -5,7 +5,8 @@
 // One component widens to the map's scalar key type (u32 or u64, host byte
 // order). Several components, or a declared tuple, form a packed struct:
 // port and u32 take 4 bytes in host order, ip4 4 bytes in network order,
-// ip6 16 bytes in network order.
+// ip6 16 bytes in network order, ip 16 bytes in network order with an IPv4
+// address in its IPv4-mapped form.
 package keys
 
 import (
@@ -25,9 +26,15 @@ const (
 	Port                  // 4 bytes, host order, 0..65535
 	IP4                   // 4 bytes, network order
 	IP6                   // 16 bytes, network order
+	// IP is 16 bytes in network order: an IPv6 address, or an IPv4
+	// address in its IPv4-mapped form ::ffff:a.b.c.d (RFC 4291 2.5.5.2),
+	// which is how the kernel shows a dual-stack AF_INET6 socket's IPv4
+	// peer; so AF_INET and AF_INET6 sockets of one IPv4 connection get
+	// the same key.
+	IP
 )
 
-var componentNames = map[Component]string{U32: "u32", U64: "u64", Port: "port", IP4: "ip4", IP6: "ip6"}
+var componentNames = map[Component]string{U32: "u32", U64: "u64", Port: "port", IP4: "ip4", IP6: "ip6", IP: "ip"}
 
 func (c Component) String() string { return componentNames[c] }
 
@@ -36,7 +43,7 @@ func (c Component) Size() int {
 	switch c {
 	case U64:
 		return 8
-	case IP6:
+	case IP6, IP:
 		return 16
 	}
 	return 4
@@ -143,20 +150,23 @@ func (l Layout) Encode(values ...any) ([]byte, error) {
 // network-order bytes); in a tuple's port or u32 component it is an error,
 // as in the language.
 func encodeOne(dst []byte, c Component, scalar bool, v any) error {
-	if isAddr(v) && !scalar && c != IP4 && c != IP6 {
+	if isAddr(v) && !scalar && c != IP4 && c != IP6 && c != IP {
 		return fmt.Errorf("%s needs an integer, got the address %v", c, v)
 	}
-	if c == IP4 || c == IP6 || isAddr(v) {
+	if c == IP4 || c == IP6 || c == IP || isAddr(v) {
 		b, err := addrBytes(v)
 		if err != nil {
 			return err
+		}
+		if c == IP && len(b) == 4 {
+			b = mapped(b)
 		}
 		switch {
 		case c == IP6 && len(b) != 16:
 			return fmt.Errorf("ip6 needs an IPv6 address, got %v", v)
 		case c == IP4 && len(b) != 4:
 			return fmt.Errorf("ip4 needs an IPv4 address, got %v", v)
-		case c != IP6 && len(b) != 4:
+		case c != IP6 && c != IP && len(b) != 4:
 			return fmt.Errorf("%s cannot hold an IPv6 address", c)
 		}
 		copy(dst, b)
@@ -181,6 +191,12 @@ func encodeOne(dst []byte, c Component, scalar bool, v any) error {
 		binary.NativeEndian.PutUint64(dst, n)
 	}
 	return nil
+}
+
+// mapped returns the IPv4-mapped IPv6 form of a 4-byte IPv4 address.
+func mapped(ip4 []byte) []byte {
+	m := netip.AddrFrom4([4]byte(ip4)).As16()
+	return m[:]
 }
 
 func isAddr(v any) bool {

@@ -22,6 +22,7 @@ func TestComponents(t *testing.T) {
 		{Port, "port", 4, true},
 		{IP4, "ip4", 4, true},
 		{IP6, "ip6", 16, true},
+		{IP, "ip", 16, true},
 	}
 	for _, tt := range tests {
 		if got := tt.c.String(); got != tt.name {
@@ -35,7 +36,7 @@ func TestComponents(t *testing.T) {
 			t.Errorf("ParseComponent(%q) = %v, %v; want %v, %v", tt.name, c, ok, tt.c, tt.parsed)
 		}
 	}
-	for _, bad := range []string{"", "U32", "ip", "ipv4", "u16", "port "} {
+	for _, bad := range []string{"", "U32", "IP", "ipv4", "u16", "port "} {
 		if _, ok := ParseComponent(bad); ok {
 			t.Errorf("ParseComponent(%q) accepted", bad)
 		}
@@ -58,6 +59,7 @@ func TestLayouts(t *testing.T) {
 		{"4-tuple", NewTuple(IP4, Port, IP4, Port), "(ip4, port, ip4, port)", 16, []int{0, 4, 8, 12}},
 		{"ip6 4-tuple", NewTuple(IP6, Port, IP6, Port), "(ip6, port, ip6, port)", 40, []int{0, 16, 20, 36}},
 		{"mixed", NewTuple(U32, IP6, IP4, Port), "(u32, ip6, ip4, port)", 28, []int{0, 4, 20, 24}},
+		{"ip 4-tuple", NewTuple(IP, Port, IP, Port), "(ip, port, ip, port)", 40, []int{0, 16, 20, 36}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,6 +204,30 @@ func TestEncode(t *testing.T) {
 			want:   cat(ip6Bytes[:], ne32(22)),
 		},
 		{
+			name:   "ip component holds IPv4 in IPv4-mapped form",
+			l:      NewTuple(IP, Port),
+			values: []any{ip4, 80},
+			want:   cat([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3}, ne32(80)),
+		},
+		{
+			name:   "ip component: a mapped address and [4]byte give the same key",
+			l:      NewTuple(IP),
+			values: []any{netip.MustParseAddr("::ffff:10.1.2.3")},
+			want:   []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3},
+		},
+		{
+			name:   "ip component from [4]byte",
+			l:      NewTuple(IP),
+			values: []any{[4]byte{10, 1, 2, 3}},
+			want:   []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3},
+		},
+		{
+			name:   "ip component holds IPv6 as it is",
+			l:      NewTuple(IP),
+			values: []any{ip6},
+			want:   ip6Bytes[:],
+		},
+		{
 			name:   "port bounds",
 			l:      NewTuple(Port, Port),
 			values: []any{0, 65535},
@@ -252,6 +278,8 @@ func TestEncodeErrors(t *testing.T) {
 		{"v4-mapped ip6 into ip4 slot", NewTuple(IP4), []any{mapped}, "key (ip4) component 1: ip4 needs an IPv4 address, got ::ffff:10.0.0.1"},
 		{"ip4 into ip6 slot", NewTuple(IP6), []any{ip4}, "key (ip6) component 1: ip6 needs an IPv6 address, got 10.0.0.1"},
 		{"[4]byte into ip6 slot", NewTuple(IP6), []any{[4]byte{1, 2, 3, 4}}, "key (ip6) component 1: ip6 needs an IPv6 address, got [1 2 3 4]"},
+		{"int for ip", NewTuple(IP), []any{1}, "key (ip) component 1: want an address, got int"},
+		{"address into a port after ip", NewTuple(IP, Port), []any{ip4, ip4}, "key (ip, port) component 2: port needs an integer, got the address 10.0.0.1"},
 		{"ip6 into a u32 scalar", ScalarU32, []any{ip6}, "key u32 component 1: u32 cannot hold an IPv6 address"},
 		{"ip6 into a u64 scalar", ScalarU64, []any{ip6}, "key u64 component 1: u64 cannot hold an IPv6 address"},
 		{"invalid address", NewTuple(IP4), []any{netip.Addr{}}, "key (ip4) component 1: invalid address"},
