@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
@@ -73,7 +74,9 @@ type Runtime struct {
 	plan     []Attachment
 	layouts  map[string]keys.Layout
 	counters []string
-	features *features.Set
+	// statSlots locate the statistics of check.MapStatsMap.
+	statSlots []statSlot
+	features  *features.Set
 
 	mu     sync.Mutex
 	undo   []func() error // teardown steps, run last to first
@@ -183,6 +186,11 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	}
 	if cs, ok := spec.Maps[check.CountersMap]; ok {
 		rt.counters = codegen.CounterNames(cs)
+	}
+	if ms, ok := spec.Maps[check.MapStatsMap]; ok {
+		if st, ok := ms.Value.(*btf.Struct); ok {
+			rt.statSlots = statSlots(st)
+		}
 	}
 	defer func() {
 		if err != nil {

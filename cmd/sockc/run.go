@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	goruntime "runtime"
 	"sort"
 	"strings"
@@ -26,7 +27,7 @@ import (
 )
 
 type runFlags struct {
-	cgroup  string
+	cgroups []string
 	proxies []string
 	accepts []string
 	mapName string
@@ -54,10 +55,18 @@ Sockets reach the maps in three ways:
                     affected), and exit with its status when it ends;
                     SIGINT/SIGTERM are passed on, a second one kills it
   --cgroup PATH     attach the sockops program to an existing cgroup2 dir
+                    (repeatable, and with a command too): a bypass needs
+                    both ends of a connection in scope
   --proxy L=U       accept on L, dial U, pair both sockets in the peer map:
                     an in-kernel TCP proxy (sockc never touches the bytes)
   --accept ADDR     accept on ADDR and pair each connection with itself:
                     with examples/echo.sock, an in-kernel echo server
+
+When data flows through a map for 3s without one redirect finding its
+socket, run says so once on stderr, with the likely cause (for a bypass:
+the other end is outside the cgroups, or a socket the program does not
+insert). --stats prints, per map, the sockets in it and those inserted,
+and the redirects that found their socket and those that missed.
 
 On SIGINT or SIGTERM, --proxy and --accept stop accepting, let the open
 connections finish for up to --drain (10s), and then reset the ones still
@@ -82,9 +91,9 @@ stderr.`,
   # An in-kernel TCP proxy, with a line of statistics every 5 s.
   $ sockc run examples/proxy.sock --proxy 127.0.0.1:8080=127.0.0.1:80 --stats 5s
 
-  # Same-host bypass for an iperf3 client and its children, in a cgroup of
-  # their own, against an iperf3 -s already running on this host.
-  $ sockc run examples/bypass.sock -- iperf3 -c 127.0.0.1`,
+  # Same-host bypass for an iperf3 server and its client, both in one
+  # cgroup of their own: both ends of a connection must be in scope.
+  $ sockc run examples/bypass.sock -- sh -c 'iperf3 -s -1 & sleep 1; iperf3 -c 127.0.0.1'`,
 		Args: func(c *cobra.Command, args []string) error {
 			if n := c.ArgsLenAtDash(); n == 0 || len(args) == 0 {
 				return usageErrorf("run: missing FILE (see 'sockc run --help')")
@@ -105,7 +114,7 @@ stderr.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.cgroup, "cgroup", "", "attach the sockops program to the cgroup2 directory `PATH`")
+	fl.StringArrayVar(&f.cgroups, "cgroup", nil, "attach the sockops program to the cgroup2 directory `PATH` (repeatable; with a command, besides the command's)")
 	fl.StringArrayVar(&f.proxies, "proxy", nil, "proxy `LISTEN=UPSTREAM` in the kernel (repeatable)")
 	fl.StringArrayVar(&f.accepts, "accept", nil, "accept on `ADDR` and pair each connection with itself (repeatable)")
 	fl.StringVar(&f.mapName, "map", "", "the peer `MAP` for --proxy and --accept (default: the map 'redirect peer' uses; in a program without one, the only sockhash keyed by u64)")
@@ -130,8 +139,12 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	if f.drain < 0 {
 		return usageErrorf("run: --drain %v: want a duration of 0 or more", f.drain)
 	}
-	if f.cgroup != "" && len(command) > 0 {
-		return usageErrorf("run: --cgroup and a command exclude each other")
+	seen := map[string]bool{}
+	for _, cg := range f.cgroups {
+		if seen[filepath.Clean(cg)] {
+			return usageErrorf("run: --cgroup %s given twice", cg)
+		}
+		seen[filepath.Clean(cg)] = true
 	}
 	specs, err := parseProxySpecs(f.proxies, f.accepts)
 	if err != nil {
@@ -144,11 +157,11 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	} else if !fi.Mode().IsRegular() {
 		return usageErrorf("run: %s is not a regular file: give a .sock source or a BPF object", file)
 	}
-	if f.cgroup != "" {
-		if fi, err := os.Stat(f.cgroup); err != nil {
+	for _, cg := range f.cgroups {
+		if fi, err := os.Stat(cg); err != nil {
 			return usageErrorf("run: --cgroup: %v", err)
 		} else if !fi.IsDir() {
-			return usageErrorf("run: --cgroup %s is not a directory (want a cgroup2 directory)", f.cgroup)
+			return usageErrorf("run: --cgroup %s is not a directory (want a cgroup2 directory)", cg)
 		}
 	}
 
@@ -217,17 +230,17 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			logf("attached %s to map %s (%s)", a.Program, a.Map, a.Type)
 		}
 	}
-	if rt.HasSockops() && f.cgroup == "" && len(command) == 0 {
+	if rt.HasSockops() && len(f.cgroups) == 0 && len(command) == 0 {
 		return usageErrorf("run: %s has sockops handlers (on established/connect/accept): give --cgroup PATH, or run a command: sockc run %s -- COMMAND", file, file)
 	}
-	if !rt.HasSockops() && f.cgroup != "" {
+	if !rt.HasSockops() && len(f.cgroups) > 0 {
 		return usageErrorf("run: --cgroup given, but %s has no sockops handlers", file)
 	}
-	if f.cgroup != "" {
-		if err := rt.AttachCgroup(f.cgroup); err != nil {
+	for _, cg := range f.cgroups {
+		if err := rt.AttachCgroup(cg); err != nil {
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
-		logf("attached sockops to cgroup %s", f.cgroup)
+		logf("attached sockops to cgroup %s", cg)
 	}
 
 	// Listen on everything first, then serve.
@@ -281,6 +294,8 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	// calls run last first.
 	defer wg.Wait()
 	defer cancel()
+
+	go rt.WatchStalls(ctx, stallWindow, func(s runtime.Stall) { fmt.Fprintln(stderr, stallLine(s, rt.HasSockops())) })
 
 	if f.stats > 0 {
 		statsCtx, stopStats := context.WithCancel(ctx)
@@ -464,11 +479,15 @@ func printStats(ctx context.Context, w io.Writer, rt *runtime.Runtime, proxies [
 // connections.
 func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
 	var parts []string
+	ms, _ := rt.MapStats()
 	for _, n := range rt.MapNames() {
 		if m, err := rt.Map(n); err == nil {
 			if k, err := m.Len(); err == nil {
 				parts = append(parts, fmt.Sprintf("%s=%d", n, k))
 			}
+		}
+		if st, ok := ms[n]; ok {
+			parts = append(parts, fmt.Sprintf("%s.inserted=%d %s.redirected=%d %s.missed=%d", n, st.Inserted, n, st.Redirected, n, st.Missed))
 		}
 	}
 	if ctr, err := rt.Counters(); err == nil && len(ctr) > 0 {

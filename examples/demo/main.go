@@ -1,6 +1,8 @@
 // Command demo sends data between a client and a server over loopback TCP
 // and reports whether the TCP stack carried it. Run it plain, then under
-// sockc's same-host bypass, to see the difference:
+// sockc's same-host bypass, to see the difference. The server listens as
+// most servers do by default, dual-stack on every address (Go's ":0"), and
+// the client connects to 127.0.0.1 (-host ::1 for IPv6):
 //
 //	go build -o /tmp/demo ./examples/demo
 //	/tmp/demo
@@ -22,15 +24,16 @@ import (
 
 func main() {
 	size := flag.Int("mib", 512, "MiB to send")
+	host := flag.String("host", "127.0.0.1", "the loopback address the client connects to (127.0.0.1 or ::1)")
 	flag.Parse()
-	if err := run(*size << 20); err != nil {
+	if err := run(*host, *size<<20); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size int) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func run(host string, size int) error {
+	ln, err := net.Listen("tcp", ":0")
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func run(size int) error {
 		sums <- s
 	}()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)))
 	if err != nil {
 		return err
 	}
