@@ -47,6 +47,14 @@ var sharedGoHome string
 
 func TestMain(m *testing.M) {
 	runCapDropLauncher()
+	if os.Getenv(probe.Env) == probe.KindsMode {
+		// Run inside `sockc run ... --` by TestBypassGoServers.
+		if err := probe.RunKinds(os.Stdout, os.Stdin, 64<<20); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(probe.Env) != "" {
 		// Run by a test inside `sockc run ... --`: act as the probe.
 		if err := probe.Run(os.Stdout, 64<<20); err != nil {
