@@ -7,3 +7,6 @@ var KillEach = killEach
 // SetSendBuffer applies p.SendBuffer to a socket, as the proxy does to
 // each it pairs.
 func (p *Proxy) SetSendBuffer(fd int) error { return p.setSendBuffer(fd) }
+
+// HashKeys lists the keys of a sockhash.
+var HashKeys = hashKeys

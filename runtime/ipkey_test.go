@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"sort"
 	"testing"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockc/sockc/internal/probe"
@@ -97,7 +95,7 @@ func TestIPKeySockopsAndMsg(t *testing.T) {
 	if len(reports) != len(probe.Kinds()) {
 		t.Errorf("probe reported %d kinds, want %d", len(reports), len(probe.Kinds()))
 	}
-	got, err := mapKeys(socks.EBPF())
+	got, err := runtime.HashKeys(socks.EBPF())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,29 +185,6 @@ func endKey(t *testing.T, m *runtime.Map, e probe.End) []byte {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// mapKeys lists the keys of a sockhash.
-func mapKeys(m *ebpf.Map) ([][]byte, error) {
-	var out [][]byte
-	var prev []byte
-	for {
-		next := make([]byte, m.KeySize())
-		var err error
-		if prev == nil {
-			err = m.NextKey(nil, &next)
-		} else {
-			err = m.NextKey(prev, &next)
-		}
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, next)
-		prev = next
-	}
 }
 
 func sortKeys(ks [][]byte) {

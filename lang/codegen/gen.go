@@ -389,16 +389,22 @@ func (g *gen) key(l keys.Layout, args []ast.Expr) int16 {
 			g.storeIP(off, arg)
 			continue
 		}
-		if v, ok := g.prog.Consts[arg]; ok {
-			g.toStack(asm.StoreImm(asm.RFP, off, int64(int32(v)), asm.Word))
-			continue
-		}
-		r := g.alloc()
-		g.value(arg, r)
-		g.toStack(asm.StoreMem(asm.RFP, off, r, asm.Word))
-		g.release(r)
+		g.storeWord(off, arg)
 	}
 	return base
+}
+
+// storeWord stores a 32-bit value at frame offset off: a constant as an
+// immediate.
+func (g *gen) storeWord(off int16, arg ast.Expr) {
+	if v, ok := g.prog.Consts[arg]; ok {
+		g.toStack(asm.StoreImm(asm.RFP, off, int64(int32(v)), asm.Word))
+		return
+	}
+	r := g.alloc()
+	g.value(arg, r)
+	g.toStack(asm.StoreMem(asm.RFP, off, r, asm.Word))
+	g.release(r)
 }
 
 // toStack emits a store to the stack. Verifiers before Linux 6.13 (and

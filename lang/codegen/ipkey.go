@@ -27,16 +27,7 @@ func (g *gen) storeIP(off int16, arg ast.Expr) {
 		g.copyIP6(off, g.prog.Fields[ast.Unparen(arg).(*ast.Name)].Offset)
 		return
 	case check.IP4:
-		g.storeMapped(off, func(w int16) {
-			if v, ok := g.prog.Consts[arg]; ok {
-				g.toStack(asm.StoreImm(asm.RFP, w, int64(int32(v)), asm.Word))
-				return
-			}
-			r := g.alloc()
-			g.value(arg, r)
-			g.toStack(asm.StoreMem(asm.RFP, w, r, asm.Word))
-			g.release(r)
-		})
+		g.storeMapped(off, func(w int16) { g.storeWord(w, arg) })
 		return
 	}
 	f := g.prog.Fields[ast.Unparen(arg).(*ast.Name)]
