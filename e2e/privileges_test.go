@@ -441,7 +441,7 @@ func TestUnprivilegedCommandsMatchRoot(t *testing.T) {
 		{args: []string{"compile", "-S", "-o", "out.s", fx.echo}, file: "out.s"},
 		{args: []string{"objdump", fx.object}},
 		{args: []string{"run", fx.bad, "--accept", "127.0.0.1:0"}, code: 1},
-		{args: []string{"run", fx.bypass, "--cgroup", fx.cgroup, "--", "true"}, code: 2},
+		{args: []string{"run", fx.bypass, "--cgroup", fx.cgroup, "--cgroup", fx.cgroup, "--", "true"}, code: 2},
 		{args: []string{"run", fx.proxy, "--proxy", "127.0.0.1:0"}, code: 2},
 	}
 	same := 0

@@ -277,8 +277,8 @@ func TestRunTeardownAfterSIGTERM(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(cg) })
 	r := start(t, "run", "../examples/bypass.sock", "--cgroup", cg, "--pin", pins, "-v")
-	if entries, err := os.ReadDir(pins); err != nil || len(entries) != 1 {
-		t.Fatalf("pins %v (%v), want the socks map", entries, err)
+	if entries, err := os.ReadDir(pins); err != nil || len(entries) != 2 {
+		t.Fatalf("pins %v (%v), want the socks map and its statistics, sockc_mapstats", entries, err)
 	}
 	if len(base.New(t)) == 0 {
 		t.Fatal("the kernel lists no socks map or program while sockc runs")
