@@ -21,8 +21,8 @@ import (
 // than TCP: a bypass that silently falls back to TCP fails.
 
 // TestBypassGoServers: Go servers listening on 127.0.0.1, on ":port"
-// (dual-stack) and on [::1], each with a Go client that sends 64 MiB
-// each way and verifies them; the client's TCP_INFO bytes_acked must stay
+// (dual-stack, with an IPv4 and an IPv6 client) and on [::1], each with a
+// Go client that sends 64 MiB each way and verifies them; the client's TCP_INFO bytes_acked must stay
 // near zero.
 func TestBypassGoServers(t *testing.T) {
 	kerneltest.Require(t)

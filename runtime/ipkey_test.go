@@ -25,9 +25,10 @@ import (
 // test would prove nothing about mapped addresses if the dual-stack
 // listener gave an AF_INET socket.
 var wantFamilies = map[string][2]int{
-	"ipv4":        {unix.AF_INET, unix.AF_INET},
-	"ipv4-mapped": {unix.AF_INET, unix.AF_INET6},
-	"ipv6":        {unix.AF_INET6, unix.AF_INET6},
+	"ipv4":            {unix.AF_INET, unix.AF_INET},
+	"ipv4-mapped":     {unix.AF_INET, unix.AF_INET6},
+	"ipv6":            {unix.AF_INET6, unix.AF_INET6},
+	"ipv6-dual-stack": {unix.AF_INET6, unix.AF_INET6},
 }
 
 const ipKeyBypass = `sockhash socks: key (ip, port, ip, port), max 64

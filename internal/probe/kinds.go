@@ -27,12 +27,14 @@ type Kind struct {
 
 // Kinds are AF_INET on both ends; a dual-stack AF_INET6 server (Go's
 // ":port", iperf3's default) with an AF_INET client, whose accepted socket
-// holds IPv4-mapped addresses; and native IPv6 on ::1.
+// holds IPv4-mapped addresses; native IPv6 on ::1; and the dual-stack
+// server with an IPv6 client.
 func Kinds() []Kind {
 	return []Kind{
 		{Name: "ipv4", Network: "tcp4", Listen: "127.0.0.1:0", Dial: "127.0.0.1"},
 		{Name: "ipv4-mapped", Network: "tcp", Listen: ":0", Dial: "127.0.0.1"},
 		{Name: "ipv6", Network: "tcp6", Listen: "[::1]:0", Dial: "::1"},
+		{Name: "ipv6-dual-stack", Network: "tcp", Listen: ":0", Dial: "::1"},
 	}
 }
 
