@@ -68,28 +68,13 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 	}
 	o.Upstream = fmt.Sprintf("127.0.0.1:%d", port)
 
-	var selected []Config
-	for i, c := range append(slices.Clone(Configs), o.Extra...) {
-		extra := i >= len(Configs) // always runs
-		if extra || len(o.Configs) == 0 || slices.Contains(o.Configs, c.Name) {
-			selected = append(selected, c)
-		}
-	}
-	for _, name := range o.Configs {
-		if !slices.ContainsFunc(Configs, func(c Config) bool { return c.Name == name }) {
-			return nil, fmt.Errorf("benchmark: no configuration %q", name)
-		}
+	selected, err := o.selectConfigs()
+	if err != nil {
+		return nil, err
 	}
 	d := &DataPlane{Rounds: o.Rounds, Duration: o.Duration, Workloads: o.Workloads,
 		Skipped: map[string]string{}, Peers: FindPeers(selected, o.Install, o.Log)}
-	for _, c := range selected {
-		if c.Needs != "" && !d.Peers[c.Needs].Available() {
-			d.Skipped[c.Name] = d.Peers[c.Needs].Status
-			fmt.Fprintf(o.Log, "%s: %s\n", c.Name, d.Peers[c.Needs].Status)
-			continue
-		}
-		d.Configs = append(d.Configs, c)
-	}
+	d.Configs = runnable(selected, d.Peers, d.Skipped, o.Log)
 	if len(d.Configs) == 0 {
 		return nil, errors.New("benchmark: no configuration to run")
 	}
@@ -137,6 +122,39 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 		}
 	}
 	return d, errors.Join(errs...)
+}
+
+// selectConfigs returns the configurations o names (all if none), and
+// its extra ones, in table order.
+func (o *Options) selectConfigs() ([]Config, error) {
+	for _, name := range o.Configs {
+		if !slices.ContainsFunc(Configs, func(c Config) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("benchmark: no configuration %q", name)
+		}
+	}
+	var selected []Config
+	for i, c := range append(slices.Clone(Configs), o.Extra...) {
+		extra := i >= len(Configs) // always runs
+		if extra || len(o.Configs) == 0 || slices.Contains(o.Configs, c.Name) {
+			selected = append(selected, c)
+		}
+	}
+	return selected, nil
+}
+
+// runnable returns the configurations whose peers are available, and
+// records in skipped why each other one is not run.
+func runnable(selected []Config, peers map[string]Peer, skipped map[string]string, log io.Writer) []Config {
+	var cs []Config
+	for _, c := range selected {
+		if c.Needs != "" && !peers[c.Needs].Available() {
+			skipped[c.Name] = peers[c.Needs].Status
+			fmt.Fprintf(log, "%s: %s\n", c.Name, peers[c.Needs].Status)
+			continue
+		}
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // measure runs the load generator once, in its own process (inside sockc

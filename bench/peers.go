@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +20,16 @@ type Peer struct {
 // Available reports whether the peer can run.
 func (p Peer) Available() bool { return p.Version != "" }
 
-// peerPackages are the Debian packages of the programs configurations need.
-var peerPackages = map[string]string{"haproxy": "haproxy", "socat": "socat"}
+// peerPackages are the Debian packages of the programs configurations and
+// the tools section need.
+var peerPackages = map[string]string{"haproxy": "haproxy", "socat": "socat", "iperf3": "iperf3", "sockperf": "sockperf"}
 
 // versionArgs ask each peer for its version.
-var versionArgs = map[string][]string{"haproxy": {"-v"}, "socat": {"-V"}}
+var versionArgs = map[string][]string{"haproxy": {"-v"}, "socat": {"-V"}, "iperf3": {"--version"}, "sockperf": {"--version"}}
+
+// versionWord marks the line of a peer's version output that gives its
+// version, if that line does not say "version" ("iperf 3.12 (cJSON 1.7.15)").
+var versionWord = map[string]string{"iperf3": "iperf 3"}
 
 // FindPeers looks up each program that the configurations need. With install
 // set, a missing one is installed with apt-get (root only); otherwise, or
@@ -84,8 +90,9 @@ func aptInstall(pkg string, updated *bool, log io.Writer) error {
 
 func programVersion(program string) string {
 	out, _ := exec.Command(program, versionArgs[program]...).CombinedOutput()
+	word := cmp.Or(versionWord[program], "version")
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(strings.ToLower(line), "version") {
+		if strings.Contains(strings.ToLower(line), word) {
 			return strings.TrimSpace(line)
 		}
 	}

@@ -17,6 +17,7 @@ type Report struct {
 	Date     time.Time
 	Machine  Machine
 	Data     *DataPlane // nil if the data plane was not measured
+	Tools    *Tools     // nil if iperf3 and sockperf were not run
 	Compiler *Compiler  // nil if the compiler was not measured
 }
 
@@ -87,6 +88,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		r.Date.UTC().Format("2006-01-02"), cmp.Or(m.CPU, "unknown CPU"), m.Cores, cmp.Or(m.Memory, "unknown"), m.Kernel, m.Go)
 	if d := r.Data; d != nil {
 		d.writeMarkdown(&b)
+	}
+	if t := r.Tools; t != nil {
+		t.writeMarkdown(&b)
 	}
 	if c := r.Compiler; c != nil {
 		c.writeMarkdown(&b)

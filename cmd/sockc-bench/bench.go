@@ -25,7 +25,7 @@ func runBench(args []string) error {
 	configs := fs.String("configs", "", "comma-separated configurations to run (default: all)")
 	sockc := fs.String("sockc", "bin/sockc", "the sockc binary")
 	examples := fs.String("examples", "examples", "the directory of proxy.sock and bypass.sock")
-	install := fs.Bool("install", true, "install missing peers (haproxy, socat) with apt-get")
+	install := fs.Bool("install", true, "install missing peers (haproxy, socat, iperf3, sockperf) with apt-get")
 	cdir := fs.String("c", "testdata/clang", "the directory of the examples' C equivalents")
 	doc := fs.String("doc", "", "Markdown file whose results section to rewrite (e.g. docs/benchmarks.md)")
 	svg := fs.String("plot", "", "SVG file to write the plot to")
@@ -37,9 +37,14 @@ func runBench(args []string) error {
 		variants = append(variants, v)
 		return nil
 	})
-	only := fs.String("only", "", "run only the data plane (data) or the compiler (compiler) part")
+	toolRounds := fs.Int("tool-rounds", 3, "rounds of the unmodified iperf3 and sockperf runs")
+	toolSeconds := fs.Int("tool-seconds", 2, "seconds of each iperf3 and sockperf client run (-t)")
+	only := fs.String("only", "", "run only the data plane with the load generator (data), the unmodified iperf3 and sockperf (tools), or the compiler (compiler)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *only != "" && *only != "data" && *only != "tools" && *only != "compiler" {
+		return fmt.Errorf("-only %q: want data, tools or compiler", *only)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -71,6 +76,12 @@ func runBench(args []string) error {
 		if !flagSet(fs, "duration") {
 			o.Duration = 500 * time.Millisecond
 		}
+		if !flagSet(fs, "tool-rounds") {
+			*toolRounds = 1
+		}
+		if !flagSet(fs, "tool-seconds") {
+			*toolSeconds = 1
+		}
 	}
 	if *workloads != "" {
 		o.Workloads = nil
@@ -92,12 +103,19 @@ func runBench(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	report := &bench.Report{Date: time.Now(), Machine: bench.ThisMachine()}
-	if *only != "compiler" {
+	if *only == "" || *only == "data" {
 		if report.Data, err = bench.RunDataPlane(ctx, o); err != nil {
 			return err
 		}
 	}
-	if *only != "data" {
+	if *only == "" || *only == "tools" {
+		to := o
+		to.Rounds, to.Duration = *toolRounds, time.Duration(*toolSeconds)*time.Second
+		if report.Tools, err = bench.RunTools(ctx, to); err != nil {
+			return err
+		}
+	}
+	if *only == "" || *only == "compiler" {
 		co := bench.CompilerOptions{Sockc: sockcPath, Examples: *examples, CDir: *cdir, Runs: 20, Log: os.Stderr}
 		if *quick {
 			co.Runs, co.BenchTime = 5, 200*time.Millisecond
