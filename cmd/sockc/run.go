@@ -295,7 +295,13 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	defer wg.Wait()
 	defer cancel()
 
-	go rt.WatchStalls(ctx, stallWindow, func(s runtime.Stall) { fmt.Fprintln(stderr, stallLine(s, rt.HasSockops())) })
+	stallsDone := make(chan struct{})
+	go func() {
+		defer close(stallsDone)
+		rt.WatchStalls(ctx, stallWindow, func(s runtime.Stall) { fmt.Fprintln(stderr, stallLine(s, rt.HasSockops())) })
+	}()
+	// The watcher reads the maps: it ends before teardown closes them.
+	defer func() { cancel(); <-stallsDone }()
 
 	if f.stats > 0 {
 		statsCtx, stopStats := context.WithCancel(ctx)

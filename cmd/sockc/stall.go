@@ -23,5 +23,6 @@ func stallLine(s runtime.Stall, sockops bool) string {
 	}
 	return head + "the data took the TCP path, because the other end of these connections is not in " + s.Map + ". " +
 		"Does it run inside the cgroup too (both ends must; a server started outside sockc run is not: see --cgroup)? " +
-		"Or is it a socket the program does not insert (an AF_INET6 socket of a dual-stack or IPv6 server)?"
+		"Or is it a socket the program does not insert (an AF_INET6 socket of a dual-stack or IPv6 server)? " +
+		"(Connections to other hosts always miss: for them this is expected.)"
 }
