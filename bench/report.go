@@ -116,17 +116,7 @@ func (d *DataPlane) writeMarkdown(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "%s of %v per measurement; in each round every workload ran under every configuration in turn. "+
 		"Figures are the median over the rounds, with the range in brackets. Every byte was verified by its receiver.\n\n", rounds, d.Duration)
-	peers := make([]string, 0, len(d.Peers))
-	for _, p := range d.Peers {
-		peers = append(peers, fmt.Sprintf("%s: %s (%s)", p.Program, cmp.Or(p.Version, "-"), p.Status))
-	}
-	slices.Sort(peers)
-	if len(peers) > 0 {
-		fmt.Fprintf(b, "Peers: %s.\n", strings.Join(peers, "; "))
-	}
-	for name, why := range sortedMap(d.Skipped) {
-		fmt.Fprintf(b, "Skipped %s: %s.\n", name, why)
-	}
+	writePeers(b, "Peers", d.Peers, d.Skipped)
 
 	if ws := d.workloads(Bulk); len(ws) > 0 {
 		b.WriteString("\n### Bulk throughput (Gbit/s of verified bytes)\n\n")
@@ -237,4 +227,21 @@ func ratio(a, b float64) float64 {
 		return math.NaN()
 	}
 	return a / b
+}
+
+// writePeers writes the line naming the programs a part of the run used,
+// with their versions and whether they were found or installed, and one
+// line per configuration skipped, with why.
+func writePeers(b *strings.Builder, label string, peers map[string]Peer, skipped map[string]string) {
+	names := make([]string, 0, len(peers))
+	for _, p := range peers {
+		names = append(names, fmt.Sprintf("%s: %s (%s)", p.Program, cmp.Or(p.Version, "-"), p.Status))
+	}
+	slices.Sort(names)
+	if len(names) > 0 {
+		fmt.Fprintf(b, "%s: %s.\n", label, strings.Join(names, "; "))
+	}
+	for name, why := range sortedMap(skipped) {
+		fmt.Fprintf(b, "Skipped %s: %s.\n", name, why)
+	}
 }

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -466,13 +465,7 @@ func (t *Tools) cell(config string, c toolColumn) string {
 }
 
 func (t *Tools) table(b *strings.Builder, cols []toolColumn) {
-	b.WriteString("| configuration |")
-	sep := "|---|"
-	for _, c := range cols {
-		fmt.Fprintf(b, " %s |", c.name)
-		sep += "---:|"
-	}
-	b.WriteString("\n" + sep + "\n")
+	toolHeader(b, "configuration", cols)
 	for _, cfg := range t.Configs {
 		fmt.Fprintf(b, "| %s |", cfg.Name)
 		for _, c := range cols {
@@ -480,6 +473,18 @@ func (t *Tools) table(b *strings.Builder, cols []toolColumn) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// toolHeader writes a table's header row, first naming the row labels,
+// and its separator, the columns right-aligned.
+func toolHeader(b *strings.Builder, first string, cols []toolColumn) {
+	b.WriteString("| " + first + " |")
+	sep := "|---|"
+	for _, c := range cols {
+		fmt.Fprintf(b, " %s |", c.name)
+		sep += "---:|"
+	}
+	b.WriteString("\n" + sep + "\n")
 }
 
 func (t *Tools) ran(test string) bool {
@@ -498,17 +503,7 @@ func (t *Tools) writeMarkdown(b *strings.Builder) {
 		"For the sockc bypass both ends run under one `sockc run examples/bypass.sock -- sh -c '…'`, in a network namespace of its own. "+
 		"%s, each test under each configuration in turn; median over the rounds, range in brackets. These tools do not verify their bytes.\n\n",
 		t.Seconds, t.Seconds, rounds)
-	var tools []string
-	for _, p := range t.Peers {
-		tools = append(tools, fmt.Sprintf("%s: %s (%s)", p.Program, cmp.Or(p.Version, "-"), p.Status))
-	}
-	slices.Sort(tools)
-	if len(tools) > 0 {
-		fmt.Fprintf(b, "Tools: %s.\n", strings.Join(tools, "; "))
-	}
-	for name, why := range sortedMap(t.Skipped) {
-		fmt.Fprintf(b, "Skipped %s: %s.\n", name, why)
-	}
+	writePeers(b, "Tools", t.Peers, t.Skipped)
 	var ratioCols []toolColumn
 	if t.ran("1 flow") || t.ran("4 flows") {
 		b.WriteString("\n#### iperf3 throughput (Gbit/s, as its receiver counted)\n\n")
@@ -558,13 +553,8 @@ func (t *Tools) ratios(b *strings.Builder, cols []toolColumn) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("\n#### sockc against the others in this run (ratio of medians; above 1 is faster for throughput, below 1 is faster for latency)\n\n| ratio |")
-	sep := "|---|"
-	for _, c := range cols {
-		fmt.Fprintf(b, " %s |", c.name)
-		sep += "---:|"
-	}
-	b.WriteString("\n" + sep + "\n")
+	b.WriteString("\n#### sockc against the others in this run (ratio of medians; above 1 is faster for throughput, below 1 is faster for latency)\n\n")
+	toolHeader(b, "ratio", cols)
 	for _, r := range rows {
 		fmt.Fprintf(b, "| %s |", r.name)
 		for _, c := range cols {
