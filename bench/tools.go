@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockc/sockc/internal/netns"
 )
 
 // The tools section measures the configurations with programs people
@@ -231,10 +233,8 @@ func (o *Options) toolInside(ctx context.Context, c Config, test ToolTest, port,
 	script := fmt.Sprintf(`%s >/dev/null 2>&1 & `+
 		`for i in $(seq 1500); do ss -Hltn "sport = :%d" | grep -q . && break; sleep 0.01; done; `+
 		`%s >%s%s; st=$?; kill $!; wait; exit $st`,
-		shellJoin(toolServer(test.Tool, port)), port, shellJoin(toolClient(test, "127.0.0.1", port, secs)), shellQuote(report), stderrToo)
-	argv := append([]string{"unshare", "--net", "sh", "-c",
-		`ip link set lo up && grep "^Tcp:" /proc/net/snmp && "$@"; st=$?; grep "^Tcp:" /proc/net/snmp; exit $st`, "sh"},
-		c.wrap(&o.Env, []string{"sh", "-c", script})...)
+		netns.Quote(toolServer(test.Tool, port)...), port, netns.Quote(toolClient(test, "127.0.0.1", port, secs)...), netns.Quote(report), stderrToo)
+	argv := netns.Command(c.wrap(&o.Env, []string{"sh", "-c", script})...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// On a timeout, SIGTERM to the whole group lets sockc tear down.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -242,7 +242,7 @@ func (o *Options) toolInside(ctx context.Context, c Config, test ToolTest, port,
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	client, _ := os.ReadFile(report)
-	if segs, serr := tcpSegments(out); serr == nil {
+	if segs, serr := netns.TCPSegments(out); serr == nil {
 		m.Segments = segs
 		m.FellBack = segs > maxBypassSegments
 	}
@@ -334,43 +334,6 @@ func parseSockperf(b []byte) (p50, p99, p999 float64, err error) {
 		}
 	}
 	return ps["50.000"], ps["99.000"], ps["99.900"], nil
-}
-
-// tcpSegments is OutSegs of the last "Tcp:" name and value lines of
-// /proc/net/snmp in out less that of the first.
-func tcpSegments(out []byte) (int, error) {
-	var rows [][]string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "Tcp:") {
-			rows = append(rows, strings.Fields(l))
-		}
-	}
-	if len(rows) < 4 {
-		return 0, errors.New("no Tcp: lines of /proc/net/snmp before and after")
-	}
-	outSegs := func(names, values []string) (int, error) {
-		i := slices.Index(names, "OutSegs")
-		if i < 0 || i >= len(values) {
-			return 0, fmt.Errorf("no OutSegs in %q", names)
-		}
-		return strconv.Atoi(values[i])
-	}
-	before, err := outSegs(rows[0], rows[1])
-	if err != nil {
-		return 0, err
-	}
-	after, err := outSegs(rows[len(rows)-2], rows[len(rows)-1])
-	return after - before, err
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func shellJoin(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
 }
 
 var ansiColour = regexp.MustCompile("\x1b\\[[0-9;]*m") // sockperf colours its lines

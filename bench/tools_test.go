@@ -6,9 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sockc/sockc/internal/netns"
 )
 
 // sample is output captured from the tools (iperf3 3.12, sockperf 3.7)
@@ -63,26 +64,9 @@ func TestParseSockperf(t *testing.T) {
 	}
 }
 
-func TestTCPSegments(t *testing.T) {
-	snmp := func(outSegs int) string {
-		return "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\n" +
-			"Tcp: 1 200 120000 -1 3 3 0 0 0 30 " + strconv.Itoa(outSegs) + " 0 0 0 0\n"
-	}
-	out := snmp(0) + "sockc: ready\nsockc: bypass.sock: 2 sockets\n" + snmp(37)
-	if n, err := tcpSegments([]byte(out)); n != 37 || err != nil {
-		t.Errorf("tcpSegments = %d, %v; want 37", n, err)
-	}
-	if n, err := tcpSegments([]byte(snmp(12) + snmp(40012))); n != 40000 || err != nil {
-		t.Errorf("tcpSegments = %d, %v; want 40000", n, err)
-	}
-	if _, err := tcpSegments([]byte(snmp(5))); err == nil {
-		t.Error("tcpSegments of one reading succeeded")
-	}
-}
-
 func TestBypassScriptQuoting(t *testing.T) {
-	if got := shellJoin([]string{"iperf3", "-c", "it's here"}); got != `'iperf3' '-c' 'it'\''s here'` {
-		t.Errorf("shellJoin = %s", got)
+	if got := netns.Quote("iperf3", "-c", "it's here"); got != `'iperf3' '-c' 'it'\''s here'` {
+		t.Errorf("netns.Quote = %s", got)
 	}
 }
 

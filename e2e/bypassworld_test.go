@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/internal/netns"
 	"github.com/sockc/sockc/internal/probe"
 )
 
@@ -91,8 +91,8 @@ func TestBypassUnmodifiedTools(t *testing.T) {
 			if err := os.WriteFile(script, []byte("cd "+dir+"\n"+c.script+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			line := fmt.Sprintf(`ip link set lo up && %s run ../examples/bypass.sock -- bash %s; st=$?; grep "^Tcp:" /proc/net/snmp; exit $st`, sockcBin, script)
-			out, err := timed(t, 2*time.Minute, "unshare", "--net", "bash", "-c", line).CombinedOutput()
+			argv := netns.Command(sockcBin, "run", "../examples/bypass.sock", "--", "bash", script)
+			out, err := timed(t, 2*time.Minute, argv[0], argv[1:]...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -104,7 +104,7 @@ func TestBypassUnmodifiedTools(t *testing.T) {
 			if strings.Contains(string(out), "found no socket") {
 				t.Fatalf("sockc says the bypass did not engage:\n%s", out)
 			}
-			segs, err := tcpOutSegs(string(out))
+			segs, err := netns.TCPSegments(out)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}

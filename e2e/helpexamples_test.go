@@ -144,7 +144,7 @@ func runHelpExample(t *testing.T, name string, steps []helpexample.Step) {
 				t.Fatalf("%s: %s: the job ended with exit status %d, %v\n%s", where, line, code, err, strings.Join(lines, "\n"))
 			}
 		case len(f) > 2 && f[0] == "sockc" && f[1] == "run" && slices.Contains(f, "--"):
-			r.runUnder(where, line, f[slices.Index(f, "--")+1:])
+			r.runUnder(where, line)
 		case len(f) > 2 && f[0] == "sockc" && f[1] == "run":
 			r.server(where, line, r.sub(line))
 		default:

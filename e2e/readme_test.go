@@ -16,6 +16,7 @@ import (
 
 	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/internal/mdfence"
+	"github.com/sockc/sockc/internal/netns"
 	"github.com/sockc/sockc/internal/probe"
 )
 
@@ -241,7 +242,7 @@ func (r *readmeRun) command(where, line string) {
 	case f[0] == "export":
 		r.runOK(where, cmd, time.Minute)
 	case len(f) > 2 && f[0] == "sockc" && f[1] == "run" && slices.Contains(f, "--"):
-		r.runUnder(where, line, f[slices.Index(f, "--")+1:])
+		r.runUnder(where, line)
 	case len(f) > 2 && f[0] == "sockc" && f[1] == "run":
 		r.server(where, line, cmd)
 	case len(f) > 2 && f[0] == "sockc" && f[1] == "compile":
@@ -342,15 +343,15 @@ func (r *readmeRun) server(where, line, cmd string) {
 // its command moves must not become TCP segments (OutSegs of
 // /proc/net/snmp stays at the handshakes and closes), and sockc must not
 // report a map whose redirects all miss.
-func (r *readmeRun) runUnder(where, line string, inner []string) {
+func (r *readmeRun) runUnder(where, line string) {
 	t := r.t
 	t.Helper()
 	script := filepath.Join(t.TempDir(), "line.sh")
 	if err := os.WriteFile(script, []byte(r.sub(line)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := r.runOK(where, `unshare --net bash -c 'ip link set lo up && bash `+script+`; st=$?; grep "^Tcp:" /proc/net/snmp; exit $st'`, 2*time.Minute)
-	if slices.Contains(inner, "iperf3") || strings.Contains(line, "iperf3 -c") {
+	out := r.runOK(where, netns.Quote(netns.Command("bash", script)...), 2*time.Minute)
+	if strings.Contains(line, "iperf3 -c") {
 		if !strings.Contains(out, "iperf Done.") {
 			t.Fatalf("%s: $ %s: iperf3 did not run to completion\n%s", where, line, out)
 		}
@@ -358,7 +359,7 @@ func (r *readmeRun) runUnder(where, line string, inner []string) {
 	if strings.Contains(out, "found no socket") {
 		t.Fatalf("%s: $ %s: sockc says the bypass did not engage\n%s", where, line, out)
 	}
-	segs, err := tcpOutSegs(out)
+	segs, err := netns.TCPSegments([]byte(out))
 	if err != nil {
 		t.Fatalf("%s: $ %s: %v\n%s", where, line, err, out)
 	}
@@ -369,30 +370,6 @@ func (r *readmeRun) runUnder(where, line string, inner []string) {
 		t.Fatalf("%s: $ %s: TCP sent %d segments in the command's network namespace: the data went through TCP/IP, the bypass did not engage\n%s", where, line, segs, out)
 	}
 	t.Logf("%s: %s: %d TCP segments for the whole command", where, line, segs)
-}
-
-// tcpOutSegs reads OutSegs from the two "Tcp:" lines of /proc/net/snmp
-// (names, then values) at the end of out.
-func tcpOutSegs(out string) (int, error) {
-	var rows [][]string
-	for _, l := range splitLines(out) {
-		if strings.HasPrefix(l, "Tcp:") {
-			rows = append(rows, strings.Fields(l))
-		}
-	}
-	if len(rows) < 2 {
-		return 0, fmt.Errorf("no Tcp: lines of /proc/net/snmp in the output")
-	}
-	names, values := rows[len(rows)-2], rows[len(rows)-1]
-	i := slices.Index(names, "OutSegs")
-	if i < 0 || i >= len(values) {
-		return 0, fmt.Errorf("no OutSegs in %q", names)
-	}
-	var n int
-	if _, err := fmt.Sscan(values[i], &n); err != nil {
-		return 0, fmt.Errorf("OutSegs %q: %w", values[i], err)
-	}
-	return n, nil
 }
 
 // demoHeaders returns the "== " lines the Makefile's demo target echoes.
