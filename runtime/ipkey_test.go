@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -100,8 +100,8 @@ func TestIPKeySockopsAndMsg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sortKeys(got)
-	sortKeys(want)
+	slices.SortFunc(got, bytes.Compare)
+	slices.SortFunc(want, bytes.Compare)
 	if len(got) != len(want) {
 		t.Errorf("socks holds %d keys, want %d", len(got), len(want))
 	}
@@ -186,8 +186,4 @@ func endKey(t *testing.T, m *runtime.Map, e probe.End) []byte {
 		t.Fatal(err)
 	}
 	return k
-}
-
-func sortKeys(ks [][]byte) {
-	sort.Slice(ks, func(i, j int) bool { return bytes.Compare(ks[i], ks[j]) < 0 })
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/cilium/ebpf/btf"
@@ -87,9 +88,7 @@ type Stall struct {
 	Map string
 	// Missed is how many redirects missed during the window.
 	Missed uint64
-	// Inserted is how many sockets entered the map since it was created.
-	Inserted uint64
-	Window   time.Duration
+	Window time.Duration
 }
 
 // WatchStalls samples MapStats every second until ctx ends, and calls
@@ -111,7 +110,7 @@ func (rt *Runtime) WatchStalls(ctx context.Context, window time.Duration, report
 				history = history[1:]
 			}
 			if len(history) == n+1 {
-				for _, name := range sortedKeys(now) {
+				for _, name := range slices.Sorted(maps.Keys(now)) {
 					cur, old := now[name], history[0][name]
 					missed := cur.Missed - old.Missed
 					switch {
@@ -119,7 +118,7 @@ func (rt *Runtime) WatchStalls(ctx context.Context, window time.Duration, report
 						reported[name] = false
 					case missed > 0 && !reported[name]:
 						reported[name] = true
-						report(Stall{Map: name, Missed: missed, Inserted: cur.Inserted, Window: time.Duration(n) * every})
+						report(Stall{Map: name, Missed: missed, Window: time.Duration(n) * every})
 					}
 				}
 			}
@@ -130,13 +129,4 @@ func (rt *Runtime) WatchStalls(ctx context.Context, window time.Duration, report
 		case <-t.C:
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -16,8 +16,8 @@ import (
 // KindsMode is the value of Env that makes a test binary run RunKinds.
 const KindsMode = "kinds"
 
-// Kind is one of the three kinds of TCP socket pair a same-host bypass
-// meets: how the server listens and where the client connects.
+// Kind is one kind of TCP socket pair a same-host bypass meets: how the
+// server listens and where the client connects.
 type Kind struct {
 	Name    string
 	Network string // of the listener

@@ -29,7 +29,7 @@ func Check(f *ast.File, errs *diag.Collector) *Program {
 		}},
 		maps:        map[string]*Map{},
 		keyUses:     map[*Map][]keyUse{},
-		updates:     map[*Map][]guardedUpdate{},
+		updates:     map[*Map][]*familyGuard{},
 		counters:    map[string]*Counter{},
 		suggestLeft: suggestBudget,
 	}
@@ -54,9 +54,10 @@ type checker struct {
 	// map's key type is settled.
 	footguns []*ast.UpdateStmt
 	// guards are the family guards of the enclosing ifs, innermost last;
-	// updates the sockops updates of each map with their guards.
+	// updates holds, per map, the innermost guard of each of its sockops
+	// updates (nil: none).
 	guards          []*familyGuard
-	updates         map[*Map][]guardedUpdate
+	updates         map[*Map][]*familyGuard
 	tooManyCounters bool
 	// mapList caches the map names for suggestions.
 	mapList []string

@@ -14,13 +14,6 @@ type familyGuard struct {
 	family uint32   // hook.AFInet or hook.AFInet6
 }
 
-// guardedUpdate is a sockops update and the innermost family guard around
-// it, if any.
-type guardedUpdate struct {
-	stmt  *ast.UpdateStmt
-	guard *familyGuard
-}
-
 // familyTest returns the family a condition requires when it holds (eq)
 // or when it fails (!eq): `family == inet` requires inet when it holds,
 // `family != inet` when it fails. Only `and` keeps a requirement of one of
@@ -64,25 +57,25 @@ func (c *checker) familyTest(cond ast.Expr, holds bool) *familyGuard {
 // ":8080"): those connections then silently take the TCP path. The ip fields, which hold either family, need no such test.
 func (c *checker) familyWarnings() {
 	for _, m := range c.prog.Maps {
-		ups := c.updates[m]
-		if len(ups) == 0 {
+		guards := c.updates[m]
+		if len(guards) == 0 {
 			continue
 		}
 		fam := uint32(0)
-		for _, u := range ups {
-			if u.guard == nil || fam != 0 && u.guard.family != fam {
+		for _, g := range guards {
+			if g == nil || fam != 0 && g.family != fam {
 				fam = 0
 				break
 			}
-			fam = u.guard.family
+			fam = g.family
 		}
 		if fam == 0 {
 			continue
 		}
-		for _, u := range ups {
-			t := u.guard.test
-			hint := "key by local_ip and remote_ip, which hold an address of either family (IPv4 in IPv4-mapped form), and drop the family test: " +
-				"update " + m.Name + " key(local_ip, local_port, remote_ip, remote_port)"
+		hint := "key by local_ip and remote_ip, which hold an address of either family (IPv4 in IPv4-mapped form), and drop the family test: " +
+			"update " + m.Name + " key(local_ip, local_port, remote_ip, remote_port)"
+		for _, g := range guards {
+			t := g.test
 			if fam == hook.AFInet {
 				c.errs.Add(diag.Warning, t.Pos(), t.End(), hint,
 					"only AF_INET sockets reach this update of map %s: the sockets of a dual-stack server (AF_INET6 with IPv4-mapped addresses, "+

@@ -98,7 +98,7 @@ func (c *checker) stmt(h *Handler, s ast.Stmt, depth int) bool {
 		}
 		c.prog.StmtMaps[s] = m
 		c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})
-		c.updates[m] = append(c.updates[m], guardedUpdate{stmt: s, guard: c.innermostGuard()})
+		c.updates[m] = append(c.updates[m], c.innermostGuard())
 		if len(s.Key.Args) == 1 {
 			if n, ok := ast.Unparen(s.Key.Args[0]).(*ast.Name); ok && c.prog.Types[n] == Port {
 				c.footguns = append(c.footguns, s)
