@@ -67,6 +67,9 @@ type checker struct {
 	// deepReported is set once the expression being checked has been
 	// reported as nested too deeply, so that it is reported once.
 	deepReported bool
+	// flowMaps are the maps whose redirect peer is metered (see
+	// flowControl).
+	flowMaps map[*Map]bool
 }
 
 // keyUse is one place a map's key is built.

@@ -148,6 +148,9 @@ func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
 				Name: m.PeerMap, Kind: ast.SockHash, Key: keys.ScalarU64, Max: m.Max, Pos: m.Pos, KeyDeclared: true,
 			})
 		}
+		if (h.Hook == hook.StreamVerdict || h.Hook == hook.SkbVerdict) && !s.Ingress {
+			c.flowControl(m)
+		}
 		return
 	}
 	c.use(m, keyUse{node: s.Key, args: s.Key.Args, types: args})

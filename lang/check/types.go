@@ -147,6 +147,9 @@ type Program struct {
 	// StatMaps are the maps whose statistics the compiled code keeps in
 	// MapStatsMap, in declaration order.
 	StatMaps []*Map
+	// FlowMax is the capacity of FlowMap and FlowCtlMap: 0 when no
+	// sk_skb handler redirects to a peer.
+	FlowMax uint32
 	Info
 }
 

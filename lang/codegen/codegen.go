@@ -67,6 +67,11 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 	if len(p.StatMaps) > 0 {
 		spec.Maps[check.MapStatsMap] = MapStatsSpec(p.StatMaps)
 	}
+	if p.FlowMax > 0 {
+		for _, ms := range FlowSpecs(p.FlowMax) {
+			spec.Maps[ms.Name] = ms
+		}
+	}
 	ls := &lines{file: f, cache: map[int]*Line{}}
 	for _, h := range p.Handlers {
 		if h.Hook.Sockops() {

@@ -112,8 +112,17 @@ func (e *emitter) jumpNull(dst asm.Register, l label) {
 
 // jumpReg emits a 32-bit compare of dst with src, jumping to l.
 func (e *emitter) jumpReg(op asm.JumpOp, dst, src asm.Register, l label) {
+	e.jumpRegIn(asm.Jump32Class, op, dst, src, l)
+}
+
+// jumpReg64 emits a 64-bit compare of dst with src, jumping to l.
+func (e *emitter) jumpReg64(op asm.JumpOp, dst, src asm.Register, l label) {
+	e.jumpRegIn(asm.JumpClass, op, dst, src, l)
+}
+
+func (e *emitter) jumpRegIn(class asm.Class, op asm.JumpOp, dst, src asm.Register, l label) {
 	e.branch(asm.Instruction{
-		OpCode: asm.OpCode(asm.Jump32Class).SetJumpOp(op).SetSource(asm.RegSource),
+		OpCode: asm.OpCode(class).SetJumpOp(op).SetSource(asm.RegSource),
 		Dst:    dst,
 		Src:    src,
 	}, l)

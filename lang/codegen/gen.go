@@ -322,11 +322,18 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 		g.ctxArg()
 		g.call(asm.FnGetSocketCookie)
 		g.toStack(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
+		metered := g.metered(s)
+		if metered {
+			g.flowGate()
+		}
 		g.ctxArg()
 		g.mapPtr(asm.R2, m.PeerMap)
 		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
 		g.emit(asm.Mov.Imm32(asm.R4, flags))
 		g.call(asm.FnSkRedirectHash)
+		if metered {
+			g.flowCount()
+		}
 	case m.Kind == ast.SockMap:
 		// The *_map helpers take the u32 index by value.
 		g.take(asm.R3)

@@ -64,7 +64,7 @@ func Portable(insns asm.Instructions, ctx hook.Context) error {
 		if why != "" {
 			return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: why}
 		}
-		out := state{regs: st.regs.after(ins, ctx), stack: st.stack.after(ins)}
+		out := state{regs: st.regs.after(ins, ctx, st.values), values: st.values.afterValues(ins), stack: st.stack.after(ins)}
 		var succ []int
 		op := ins.OpCode
 		switch {
@@ -80,7 +80,10 @@ func Portable(insns asm.Instructions, ctx hook.Context) error {
 			if s < 0 {
 				return &PortabilityError{Offset: starts[i], Instruction: ins, Reason: reasonMidJump}
 			}
-			merged := state{regs: in[s].regs | out.regs, stack: in[s].stack | out.stack}
+			merged := state{regs: in[s].regs | out.regs, values: in[s].values & out.values, stack: in[s].stack | out.stack}
+			if !seen[s] {
+				merged = out
+			}
 			if !seen[s] || merged != in[s] {
 				seen[s] = true
 				in[s] = merged
@@ -101,8 +104,12 @@ func jumpTarget(index map[int]int, start int, ins asm.Instruction) int {
 
 // state is what the check knows before an instruction.
 type state struct {
-	regs  ptrRegs
-	stack spilledSlots
+	regs ptrRegs
+	// values are the registers that hold a map value pointer (or null)
+	// on every path: a 64-bit load through one reads data, not a
+	// pointer, as sockc's maps hold no pointers.
+	values ptrRegs
+	stack  spilledSlots
 }
 
 // spilledSlots is the set of 8-byte stack slots that may hold a spilled
@@ -200,8 +207,27 @@ func comparePointers(ins asm.Instruction, regs ptrRegs) string {
 	return reasonPtrCmp
 }
 
-// after is the register state after ins.
-func (p ptrRegs) after(ins asm.Instruction, ctx hook.Context) ptrRegs {
+// afterValues is the set of map value registers after ins.
+func (p ptrRegs) afterValues(ins asm.Instruction) ptrRegs {
+	op := ins.OpCode
+	switch cls := op.Class(); {
+	case cls.IsJump() && op.JumpOp() == asm.Call:
+		for r := asm.R0; r <= asm.R5; r++ {
+			p = p.set(r, false)
+		}
+		fn := asm.BuiltinFunc(ins.Constant)
+		return p.set(asm.R0, fn == asm.FnMapLookupElem || fn == asm.FnMapLookupPercpuElem)
+	case cls == asm.ALU64Class && op.ALUOp() == asm.Mov && op.Source() == asm.RegSource:
+		return p.set(ins.Dst, p.has(ins.Src))
+	case cls == asm.LdXClass || cls == asm.LdClass || cls == asm.ALUClass || cls == asm.ALU64Class:
+		return p.set(ins.Dst, false)
+	}
+	return p
+}
+
+// after is the register state after ins; values are the map value
+// registers before it.
+func (p ptrRegs) after(ins asm.Instruction, ctx hook.Context, values ptrRegs) ptrRegs {
 	op := ins.OpCode
 	switch cls := op.Class(); {
 	case ins.IsLoadFromMap() || ins.IsConstantLoad(asm.DWord) && ins.Src != 0:
@@ -210,7 +236,7 @@ func (p ptrRegs) after(ins asm.Instruction, ctx hook.Context) ptrRegs {
 	case ins.IsConstantLoad(asm.DWord):
 		return p.set(ins.Dst, false)
 	case cls == asm.LdXClass:
-		return p.set(ins.Dst, op.Size() == asm.DWord || p.has(ins.Src) && ins.Src != asm.RFP && pointerField(ctx, ins.Offset))
+		return p.set(ins.Dst, op.Size() == asm.DWord && !values.has(ins.Src) || p.has(ins.Src) && ins.Src != asm.RFP && pointerField(ctx, ins.Offset))
 	case cls == asm.ALU64Class:
 		switch op.ALUOp() {
 		case asm.Mov:

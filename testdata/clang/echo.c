@@ -20,6 +20,30 @@ struct {
 	__uint(value_size, 8);
 } sockc_peers_echo_socks SEC(".maps");
 
+// The flow control sockc adds to redirect peer (docs/language.md 7.11):
+// the program's counts and the loader's limit, under each socket's cookie.
+struct flow {
+	__u64 redirected, passed;
+};
+
+struct flowctl {
+	__u64 limit, relayed;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct flow);
+} sockc_flow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct flowctl);
+} sockc_flowctl SEC(".maps");
+
 SEC("sk_skb/stream_verdict")
 int stream_verdict_echo_socks(struct __sk_buff *skb)
 {
@@ -27,7 +51,18 @@ int stream_verdict_echo_socks(struct __sk_buff *skb)
 	if (skb->len == 0)
 		return SK_DROP;
 	__u64 cookie = bpf_get_socket_cookie(skb);
-	bpf_sk_redirect_hash(skb, &sockc_peers_echo_socks, &cookie, 0);
+	struct flow *f = bpf_map_lookup_elem(&sockc_flow, &cookie);
+	if (f) {
+		struct flowctl *ctl = bpf_map_lookup_elem(&sockc_flowctl, &cookie);
+		// Hold the bytes while earlier ones wait for the loader, or
+		// when they would take the backlog over its limit.
+		if (ctl && (f->passed != ctl->relayed || f->redirected + skb->len > ctl->limit)) {
+			__sync_fetch_and_add(&f->passed, skb->len);
+			return SK_PASS;
+		}
+	}
+	if (bpf_sk_redirect_hash(skb, &sockc_peers_echo_socks, &cookie, 0) == SK_PASS && f)
+		__sync_fetch_and_add(&f->redirected, skb->len);
 	return SK_PASS;
 }
 

@@ -1,0 +1,112 @@
+package codegen
+
+import (
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/hook"
+)
+
+// FlowSpecs describes check.FlowMap and check.FlowCtlMap for a program
+// whose FlowMax is max: hashes from a socket cookie to a struct of u64
+// members named by check.FlowStat and check.FlowCtl.
+func FlowSpecs(max uint32) []*ebpf.MapSpec {
+	u64 := &btf.Int{Name: "unsigned long long", Size: 8}
+	spec := func(name string, members []string) *ebpf.MapSpec {
+		var ms []btf.Member
+		for i, m := range members {
+			ms = append(ms, btf.Member{Name: m, Type: u64, Offset: btf.Bits(64 * i)})
+		}
+		size := uint32(8 * len(ms))
+		return &ebpf.MapSpec{
+			Name:       name,
+			Type:       ebpf.Hash,
+			KeySize:    8,
+			ValueSize:  size,
+			MaxEntries: max,
+			Key:        u64,
+			Value:      &btf.Struct{Name: name, Size: size, Members: ms},
+		}
+	}
+	var stats, ctls []string
+	for s := check.FlowStat(0); s < check.NumFlowStats; s++ {
+		stats = append(stats, s.String())
+	}
+	for c := check.FlowCtl(0); c < check.NumFlowCtls; c++ {
+		ctls = append(ctls, c.String())
+	}
+	return []*ebpf.MapSpec{spec(check.FlowMap, stats), spec(check.FlowCtlMap, ctls)}
+}
+
+// metered reports whether redirect peer s goes through the flow control
+// of check.FlowMap: out of the peer (egress) in an sk_skb handler. An
+// ingress redirect lands in the peer's receive queue, not its TCP: the
+// loader's measure of what the peer took (its bytes sent) would not see
+// it, and the proxy never pairs sockets that way.
+func (g *gen) metered(s *ast.RedirectStmt) bool {
+	return g.prog.FlowMax > 0 && !s.Ingress && (g.hook == hook.StreamVerdict || g.hook == hook.SkbVerdict)
+}
+
+// flowGate comes before the redirect helper of a metered redirect peer;
+// the socket's cookie is at fp-8. It passes the skb to the socket's own
+// receive queue (SK_PASS, and the handler ends) while bytes passed before
+// wait to be relayed by the loader, or when the skb would take the
+// redirected bytes over the loader's limit. Else it leaves the pointer to
+// the socket's FlowMap value, or 0, in r7 for flowCount.
+func (g *gen) flowGate() {
+	open, hold := g.newLabel(), g.newLabel()
+	g.take(asm.R7)
+	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
+	g.mapPtr(asm.R1, check.FlowMap)
+	g.call(asm.FnMapLookupElem)
+	g.emit(asm.Mov.Reg(asm.R7, asm.R0))
+	g.jumpNull(asm.R0, open)
+	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
+	g.mapPtr(asm.R1, check.FlowCtlMap)
+	g.call(asm.FnMapLookupElem)
+	g.jumpNull(asm.R0, open)
+	g.emit(
+		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(check.FlowPassed)), asm.DWord),
+		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(check.FlowRelayed)), asm.DWord),
+	)
+	g.jumpReg64(asm.JNE, asm.R1, asm.R2, hold)
+	g.useCtx()
+	g.emit(
+		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(check.FlowRedirected)), asm.DWord),
+		asm.LoadMem(asm.R2, g.ctx, hook.SkbLenOffset, asm.Word),
+		asm.Add.Reg(asm.R1, asm.R2),
+		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(check.FlowLimit)), asm.DWord),
+	)
+	g.jumpReg64(asm.JLE, asm.R1, asm.R2, open)
+	g.bind(hold)
+	g.addLen(asm.R7, check.FlowPassed)
+	g.jump(g.pass)
+	g.bind(open)
+}
+
+// flowCount follows the redirect helper of a metered redirect peer: r0
+// is its verdict, r7 the socket's FlowMap value or 0. A redirect that
+// found the peer adds the skb's length to the bytes redirected.
+func (g *gen) flowCount() {
+	skip := g.newLabel()
+	g.jumpImm(asm.JNE, asm.R0, skPass, skip)
+	g.jumpNull(asm.R7, skip)
+	g.addLen(asm.R7, check.FlowRedirected)
+	g.bind(skip)
+	g.release(asm.R7)
+}
+
+// addLen adds the skb's length to slot s of the FlowMap value r points
+// to; r1 is clobbered. The add is atomic although one socket's skbs pass
+// its verdict one at a time: the loader reads the value meanwhile.
+func (g *gen) addLen(r asm.Register, s check.FlowStat) {
+	g.useCtx()
+	add := asm.StoreXAdd(r, asm.R1, asm.DWord)
+	add.Offset = flowSlot(int(s))
+	g.emit(asm.LoadMem(asm.R1, g.ctx, hook.SkbLenOffset, asm.Word), add)
+}
+
+func flowSlot(i int) int16 { return int16(8 * i) }
