@@ -54,10 +54,18 @@ type Proxy struct {
 	// DefaultSendBuffer, negative leaves the kernel's autotuning. See
 	// DefaultSendBuffer for why.
 	SendBuffer int
+	// FlowControl bounds what the kernel queues for a peer that falls
+	// behind (see proxyflow.go): without it, an upstream that stops
+	// reading lets the kernel take whatever the client sends. It needs
+	// a program compiled with flow control (every `redirect peer` in
+	// an sk_skb handler). Off by default for now: when both directions
+	// of an echo are held at once, the transfer slows down several
+	// times (issue 14).
+	FlowControl bool
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)
 
-	accepted, active, failedDials, relayed, closed, aborted atomic.Int64
+	accepted, active, failedDials, relayed, closed, aborted, held atomic.Int64
 }
 
 // ProxyStats counts a Proxy's connections.
@@ -68,12 +76,16 @@ type ProxyStats struct {
 	Relayed     int64 // connections relayed in user space (closed too early to pair)
 	Closed      int64 // connections finished
 	Aborted     int64 // connections reset because Serve stopped before they ended
+	// Held counts the times a connection's bytes were held back because
+	// its other side fell behind, and relayed by the proxy; see
+	// proxyflow.go.
+	Held int64
 }
 
 // Stats returns the connection counts.
 func (p *Proxy) Stats() ProxyStats {
 	return ProxyStats{Accepted: p.accepted.Load(), Active: p.active.Load(), FailedDials: p.failedDials.Load(),
-		Relayed: p.relayed.Load(), Closed: p.closed.Load(), Aborted: p.aborted.Load()}
+		Relayed: p.relayed.Load(), Closed: p.closed.Load(), Aborted: p.aborted.Load(), Held: p.held.Load()}
 }
 
 // DefaultSendBuffer is the default of Proxy.SendBuffer, as given to
@@ -131,6 +143,12 @@ type half struct {
 	pending  bool
 	progress uint64    // bytes written to the peer at the last check
 	since    time.Time // when progress last changed
+	// gate meters the bytes that arrive on this socket (nil: the
+	// program has no flow control).
+	gate *gate
+	// refs counts the holds on fd: the pair's, and its relays' (see
+	// hold); the last release closes it.
+	refs atomic.Int32
 }
 
 type pair struct {
@@ -351,10 +369,25 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			}
 		}
 	}
+	if err == nil && p.FlowControl {
+		for _, h := range halves.halves {
+			if h.gate, err = newGate(p.Map, h.fd); err != nil {
+				err = fmt.Errorf("proxy: flow control: %w", err)
+				break
+			}
+		}
+	}
 	if err == nil {
 		err = p.Map.Pair(client, up)
 	}
 	if err != nil {
+		if halves != nil {
+			for _, h := range halves.halves {
+				if h.gate != nil {
+					h.gate.close()
+				}
+			}
+		}
 		if errors.Is(err, unix.EOPNOTSUPP) && up != client {
 			// One side closed or reset its connection already (the
 			// kernel takes only established sockets): relay this
@@ -416,6 +449,9 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			return
 		}
 	}
+	// The event loop may be waiting with no timeout: it has the flows of
+	// the new pair to meter.
+	s.interrupt()
 	if up == client {
 		p.logf("proxy: %s echoed in the kernel", client.RemoteAddr())
 	} else {
@@ -462,6 +498,7 @@ func newPair(a, b *net.TCPConn) (*pair, error) {
 	}
 	for _, c := range conns {
 		h := &half{conn: c, pair: pr, addr: c.RemoteAddr().String()}
+		h.refs.Store(1)
 		if err := withFD(c, func(fd int) error { h.fd = fd; return nil }); err != nil {
 			return nil, err
 		}
@@ -501,6 +538,7 @@ func (s *server) interrupt() { unix.Write(s.wake[1], []byte{1}) }
 func (s *server) loop(ctx context.Context) error {
 	events := make([]unix.EpollEvent, 64)
 	timeout := -1
+	nextTick := time.Now()
 	for {
 		n, err := unix.EpollWait(s.ep, events, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
@@ -534,6 +572,15 @@ func (s *server) loop(ctx context.Context) error {
 			}
 		}
 		timeout = s.forwardFINs()
+		if len(s.conns) > 0 {
+			now := time.Now()
+			if !now.Before(nextTick) {
+				nextTick = now.Add(s.tickFlows())
+			}
+			if tick := int(max(nextTick.Sub(now), time.Millisecond) / time.Millisecond); timeout < 0 || timeout > tick {
+				timeout = tick
+			}
+		}
 		s.mu.Unlock()
 	}
 }
@@ -706,10 +753,14 @@ func (s *server) finish(pr *pair, reset bool) {
 	for _, h := range pr.halves {
 		unix.EpollCtl(s.ep, unix.EPOLL_CTL_DEL, h.fd, nil)
 		delete(s.conns, int32(h.fd))
+		if h.gate != nil {
+			h.gate.close()
+		}
 		if reset {
 			unix.SetsockoptLinger(h.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 		}
-		unix.Close(h.fd)
+		// A relay still at work closes it when it stops (see hold).
+		h.release()
 	}
 }
 

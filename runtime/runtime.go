@@ -381,7 +381,8 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 	if !ok {
 		layout = rawLayout(em)
 	}
-	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[check.PeerMapName(name)]}
+	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[check.PeerMapName(name)],
+		flow: rt.coll.Maps[check.FlowMap], flowCtl: rt.coll.Maps[check.FlowCtlMap]}
 	rt.maps[name] = m
 	return m, nil
 }

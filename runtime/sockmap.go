@@ -20,6 +20,9 @@ type Map struct {
 	owned  bool // made by NewMap, closed by Close
 	closed bool
 	peers  *ebpf.Map // the companion map of `redirect peer`, if any
+	// flow and flowCtl are the flow control maps of the program's
+	// metered `redirect peer` (check.FlowMap, check.FlowCtlMap), if any.
+	flow, flowCtl *ebpf.Map
 }
 
 // rawLayout is the layout of a map whose key type is unknown (a map from a

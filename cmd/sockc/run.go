@@ -515,14 +515,17 @@ func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
 		st.Relayed += s.Relayed
 		st.Closed += s.Closed
 		st.Aborted += s.Aborted
+		st.Held += s.Held
 	}
 	if len(proxies) > 0 {
 		// relayed: connections copied in user space because a side
 		// closed before the pair was made; an operator should see how
 		// much traffic misses the kernel path. aborted: connections
-		// reset because sockc stopped before they ended.
-		parts = append(parts, fmt.Sprintf("proxied=%d active=%d closed=%d relayed=%d failed=%d aborted=%d",
-			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials, st.Aborted))
+		// reset because sockc stopped before they ended. held: times a
+		// connection's bytes were held back because its other side fell
+		// behind (flow control), and copied by sockc.
+		parts = append(parts, fmt.Sprintf("proxied=%d active=%d closed=%d relayed=%d failed=%d aborted=%d held=%d",
+			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials, st.Aborted, st.Held))
 	}
 	return "sockc: stats " + strings.Join(parts, " ")
 }
