@@ -449,9 +449,11 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			return
 		}
 	}
-	// The event loop may be waiting with no timeout: it has the flows of
-	// the new pair to meter.
-	s.interrupt()
+	if p.FlowControl {
+		// The event loop may be waiting with no timeout: it has the
+		// flows of the new pair to meter.
+		s.interrupt()
+	}
 	if up == client {
 		p.logf("proxy: %s echoed in the kernel", client.RemoteAddr())
 	} else {
@@ -572,7 +574,7 @@ func (s *server) loop(ctx context.Context) error {
 			}
 		}
 		timeout = s.forwardFINs()
-		if len(s.conns) > 0 {
+		if s.p.FlowControl && len(s.conns) > 0 {
 			now := time.Now()
 			if !now.Before(nextTick) {
 				nextTick = now.Add(s.tickFlows())
