@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,13 +17,15 @@ import (
 // upstream on a loopback port; it stops when the test ends.
 func startProxy(t *testing.T, upstream string) (*runtime.Runtime, *runtime.Proxy, string) {
 	t.Helper()
-	src, err := os.ReadFile("../examples/proxy.sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := load(t, "proxy.sock", string(src))
+	rt := loadProxyExample(t)
 	p, addr := serveProxy(t, rt, "conns", upstream)
 	return rt, p, addr
+}
+
+// loadProxyExample loads examples/proxy.sock, closed when the test ends.
+func loadProxyExample(t *testing.T) *runtime.Runtime {
+	t.Helper()
+	return load(t, "proxy.sock", proxySource(t))
 }
 
 // serveProxy serves a Proxy over map mapName of rt on a loopback port,
@@ -46,6 +47,12 @@ func serveProxyOn(t *testing.T, rt *runtime.Runtime, mapName, upstream string, l
 	// 14 echoes of 4 MiB running, 2 of 16 loopback dials to the echo
 	// server took over the default 5 s.
 	p := &runtime.Proxy{Map: m, Upstream: upstream, DialTimeout: time.Minute, Logf: t.Logf}
+	return p, serve(t, p, ln)
+}
+
+// serve runs p on ln until the test ends, and returns ln's address.
+func serve(t *testing.T, p *runtime.Proxy, ln net.Listener) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Serve(ctx, ln) }()
@@ -55,7 +62,7 @@ func serveProxyOn(t *testing.T, rt *runtime.Runtime, mapName, upstream string, l
 			t.Errorf("proxy: %v", err)
 		}
 	})
-	return p, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 func TestProxyRoundTrip(t *testing.T) {
@@ -247,12 +254,7 @@ func TestProxyResetAfterFIN(t *testing.T) {
 // TestProxyListenerFails: Serve returns when its listener fails on its
 // own, instead of hanging.
 func TestProxyListenerFails(t *testing.T) {
-	src, err := os.ReadFile("../examples/proxy.sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := load(t, "proxy.sock", string(src))
-	m, _ := rt.Map("conns")
+	m, _ := loadProxyExample(t).Map("conns")
 	p := &runtime.Proxy{Map: m, Upstream: "127.0.0.1:1"}
 	ln := listen(t)
 	done := make(chan error, 1)

@@ -1,7 +1,6 @@
 package runtime_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,27 +91,12 @@ func TestProxyStalledUpstreamBounded(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	src, err := os.ReadFile("../examples/proxy.sock")
+	m, err := loadProxyExample(t).Map("conns")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := load(t, "proxy.sock", string(src))
-	m, err := rt.Map("conns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := listen(t)
 	p := &runtime.Proxy{Map: m, Upstream: up.Addr().String(), DialTimeout: time.Minute, FlowControl: true, Logf: t.Logf}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("proxy: %v", err)
-		}
-	}()
-	addr := ln.Addr().String()
+	addr := serve(t, p, listen(t))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -185,11 +169,7 @@ func TestProxyStalledMemory(t *testing.T) {
 	}
 	for _, n := range counts {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			src, err := os.ReadFile("../examples/proxy.sock")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rt := load(t, "proxy.sock", string(src))
+			rt := loadProxyExample(t)
 			up := listen(t)
 			var servers []net.Conn
 			var mu sync.Mutex
@@ -215,22 +195,13 @@ func TestProxyStalledMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln := listen(t)
 			p := &runtime.Proxy{Map: m, Upstream: up.Addr().String(), DialTimeout: time.Minute, SendBuffer: 1 << 20, FlowControl: true}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- p.Serve(ctx, ln) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("proxy: %v", err)
-				}
-			}()
+			addr := serve(t, p, listen(t))
 
 			var writers []*patternWriter
 			var clients []*net.TCPConn
 			for range n {
-				c, err := net.Dial("tcp", ln.Addr().String())
+				c, err := net.Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)
 				}
