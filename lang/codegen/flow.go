@@ -51,19 +51,20 @@ func (g *gen) metered(s *ast.RedirectStmt) bool {
 }
 
 // flowGate comes before the redirect helper of a metered redirect peer;
-// the socket's cookie is at fp-8. It passes the skb to the socket's own
-// receive queue (SK_PASS, and the handler ends) while bytes passed before
-// wait to be relayed by the loader, or when the skb would take the
-// redirected bytes over the loader's limit. Else it leaves the pointer to
-// the socket's FlowMap value, or 0, in r7 for flowCount.
-func (g *gen) flowGate() {
+// the socket's cookie is at fp-8. It jumps to unmetered when the socket
+// has no FlowMap entry. It passes the skb to the socket's own receive
+// queue (SK_PASS, and the handler ends) while bytes passed before wait
+// to be relayed by the loader, or when the skb would take the redirected
+// bytes over the loader's limit. Else it leaves the pointer to the
+// socket's FlowMap value in r7 for flowCount; the caller releases r7.
+func (g *gen) flowGate(unmetered label) {
 	open, hold := g.newLabel(), g.newLabel()
 	g.take(asm.R7)
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
 	g.mapPtr(asm.R1, check.FlowMap)
 	g.call(asm.FnMapLookupElem)
 	g.emit(asm.Mov.Reg(asm.R7, asm.R0))
-	g.jumpNull(asm.R0, open)
+	g.jumpNull(asm.R0, unmetered)
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
 	g.mapPtr(asm.R1, check.FlowCtlMap)
 	g.call(asm.FnMapLookupElem)
@@ -88,15 +89,13 @@ func (g *gen) flowGate() {
 }
 
 // flowCount follows the redirect helper of a metered redirect peer: r0
-// is its verdict, r7 the socket's FlowMap value or 0. A redirect that
-// found the peer adds the skb's length to the bytes redirected.
+// is its verdict, r7 the socket's FlowMap value. A redirect that found
+// the peer adds the skb's length to the bytes redirected.
 func (g *gen) flowCount() {
 	skip := g.newLabel()
 	g.jumpImm(asm.JNE, asm.R0, skPass, skip)
-	g.jumpNull(asm.R7, skip)
 	g.addLen(asm.R7, check.FlowRedirected)
 	g.bind(skip)
-	g.release(asm.R7)
 }
 
 // addLen adds the skb's length to slot s of the FlowMap value r points

@@ -322,18 +322,32 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 		g.ctxArg()
 		g.call(asm.FnGetSocketCookie)
 		g.toStack(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
-		metered := g.metered(s)
-		if metered {
-			g.flowGate()
+		redirectPeer := func() {
+			g.ctxArg()
+			g.mapPtr(asm.R2, m.PeerMap)
+			g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
+			g.emit(asm.Mov.Imm32(asm.R4, flags))
+			g.call(asm.FnSkRedirectHash)
 		}
-		g.ctxArg()
-		g.mapPtr(asm.R2, m.PeerMap)
-		g.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, -8))
-		g.emit(asm.Mov.Imm32(asm.R4, flags))
-		g.call(asm.FnSkRedirectHash)
-		if metered {
-			g.flowCount()
+		if !g.metered(s) {
+			redirectPeer()
+			break
 		}
+		// A socket without a FlowMap entry takes a copy of the redirect
+		// that counts nothing: one copy whose count tests for the entry
+		// is refused by the verifiers before 6.17 from a caller without
+		// CAP_PERFMON. They follow the mispredicted side of a null test
+		// they know the answer to, with the register made unknown, and
+		// refuse the count's access there.
+		unmetered, done := g.newLabel(), g.newLabel()
+		g.flowGate(unmetered)
+		redirectPeer()
+		g.flowCount()
+		g.jump(done)
+		g.bind(unmetered)
+		redirectPeer()
+		g.bind(done)
+		g.release(asm.R7)
 	case m.Kind == ast.SockMap:
 		// The *_map helpers take the u32 index by value.
 		g.take(asm.R3)

@@ -69,16 +69,21 @@ int stream_verdict_conns(struct __sk_buff *skb)
 	// The companion map holds the peer under this socket's cookie.
 	__u64 cookie = bpf_get_socket_cookie(skb);
 	struct flow *f = bpf_map_lookup_elem(&sockc_flow, &cookie);
-	if (f) {
-		struct flowctl *ctl = bpf_map_lookup_elem(&sockc_flowctl, &cookie);
-		// Hold the bytes while earlier ones wait for the loader, or
-		// when they would take the backlog over its limit.
-		if (ctl && (f->passed != ctl->relayed || f->redirected + skb->len > ctl->limit)) {
-			__sync_fetch_and_add(&f->passed, skb->len);
-			return SK_PASS;
-		}
+	// Without an entry, a redirect that counts nothing: a count that
+	// tests f after the redirect is refused before Linux 6.17 from a
+	// caller without CAP_PERFMON (docs/language.md 7.11).
+	if (!f) {
+		bpf_sk_redirect_hash(skb, &sockc_peers_conns, &cookie, 0);
+		return SK_PASS;
 	}
-	if (bpf_sk_redirect_hash(skb, &sockc_peers_conns, &cookie, 0) == SK_PASS && f)
+	struct flowctl *ctl = bpf_map_lookup_elem(&sockc_flowctl, &cookie);
+	// Hold the bytes while earlier ones wait for the loader, or when
+	// they would take the backlog over its limit.
+	if (ctl && (f->passed != ctl->relayed || f->redirected + skb->len > ctl->limit)) {
+		__sync_fetch_and_add(&f->passed, skb->len);
+		return SK_PASS;
+	}
+	if (bpf_sk_redirect_hash(skb, &sockc_peers_conns, &cookie, 0) == SK_PASS)
 		__sync_fetch_and_add(&f->redirected, skb->len);
 	return SK_PASS;
 }
