@@ -26,11 +26,11 @@ type faultRig struct {
 	exchanges int    // healthy exchanges done
 }
 
-func startFaultRig(t *testing.T, upstream string) *faultRig {
+func startFaultRig(t *testing.T, upstream string, args ...string) *faultRig {
 	t.Helper()
 	echo := echoUpstream(t)
-	r := start(t, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0="+upstream, "--proxy", "127.0.0.1:0="+echo,
-		"--stats", "1h", "-v") // --stats 1h: only the final line, at exit
+	r := start(t, append([]string{"run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0=" + upstream, "--proxy", "127.0.0.1:0=" + echo,
+		"--stats", "1h", "-v"}, args...)...) // --stats 1h: only the final line, at exit
 	f := &faultRig{r: r, pid: r.cmd.Process.Pid,
 		faulty:  r.addr(t, `^sockc: proxy (\S+) -> `+regexp.QuoteMeta(upstream)+`$`),
 		healthy: r.addr(t, `^sockc: proxy (\S+) -> `+regexp.QuoteMeta(echo)+`$`),

@@ -281,10 +281,40 @@ func TestProxyFaultClientVanishes(t *testing.T) {
 // upstream meanwhile, one upstream that closes without reading resets
 // its client, and everything is released at the end.
 func TestProxyFaultUpstreamNeverReads(t *testing.T) {
+	upstreamNeverReads(t, false)
+}
+
+// TestProxyFlowControlUpstreamNeverReads is the same with
+// --flow-control: the clients' writes must stall, within the socket
+// buffers on the way and the flow window, however much they have to
+// send, and every byte still arrives once the upstream reads.
+func TestProxyFlowControlUpstreamNeverReads(t *testing.T) {
+	upstreamNeverReads(t, true)
+}
+
+// flowBound is what --flow-control lets the kernel hold for one stalled
+// client beyond the socket buffers: the flow window while the upstream
+// takes nothing (runtime's minFlowWindow) and the proxy's send buffer,
+// which the kernel doubles.
+const flowBound = 16<<20 + 2*8<<20
+
+// upstreamNeverReads: three clients send to upstreams that read nothing;
+// two are let go later and must get every byte, the third closes unread
+// and its client must be reset. With flowControl, sockc runs with
+// --flow-control and the writes must stall within bufferBound+flowBound.
+func upstreamNeverReads(t *testing.T, flowControl bool) {
 	kerneltest.Require(t)
 	const clients = 3 // the last one's upstream closes without reading
 	bound := bufferBound(t)
 	size := min(2*bound, 256<<20)
+	var args []string
+	if flowControl {
+		// Far more than the bound: without flow control the kernel
+		// would take it all.
+		bound += flowBound
+		size = 4 * bound
+		args = []string{"--flow-control"}
+	}
 	pat := bench.NewPattern()
 	release := make(chan struct{})
 	type upEnd struct {
@@ -307,7 +337,7 @@ func TestProxyFaultUpstreamNeverReads(t *testing.T) {
 		}
 		upEnds <- upEnd{id, r} // then a close: with bytes unread, a reset
 	})
-	f := startFaultRig(t, up)
+	f := startFaultRig(t, up, args...)
 	f.serves(t)
 	mem0, err := readMem(f.pid)
 	if err != nil {
@@ -400,6 +430,9 @@ func TestProxyFaultUpstreamNeverReads(t *testing.T) {
 		}
 	} else {
 		t.Logf("every client wrote all %d KiB, more than the %d KiB the socket buffers on the way hold: no back-pressure; %s", size>>10, bound>>10, kernel)
+		if flowControl {
+			t.Errorf("with --flow-control every client wrote all %d KiB to an upstream that reads nothing; want the writes to stall within %d KiB", size>>10, bound>>10)
+		}
 	}
 	if grew := mem1.RSS - mem0.RSS; grew > 8*mib {
 		t.Errorf("sockc's resident memory grew by %d KiB while the clients' bytes piled up: it buffers them", grew>>10)
@@ -435,10 +468,17 @@ func TestProxyFaultUpstreamNeverReads(t *testing.T) {
 		}
 	}
 	f.failureLines(t, []string{cs[clients-1].end.Local}, regexp.MustCompile(`^sockc: proxy: \S+ <-> \S+: upstream: .+; resetting the client$`))
-	if st := f.stop(t); st["active"] != 0 {
+	st := f.stop(t)
+	if st["active"] != 0 {
 		t.Errorf("final stats %v: want active=0", st)
 	}
+	if flowControl && st["held"] == 0 {
+		t.Errorf("final stats %v: want held > 0: --flow-control never held a byte back", st)
+	}
 	held := "stalled within the socket buffers"
+	if flowControl {
+		held = "stalled within the socket buffers and the flow window (--flow-control)"
+	}
 	if !stalled {
 		held = fmt.Sprintf("twice what the socket buffers on the way hold: the kernel queued it outside TCP's accounting (TCP memory +%d MiB)",
 			(tcp1.MemPages-tcp0.MemPages)*page>>20)

@@ -57,10 +57,10 @@ type Proxy struct {
 	// FlowControl bounds what the kernel queues for a peer that falls
 	// behind (see proxyflow.go): without it, an upstream that stops
 	// reading lets the kernel take whatever the client sends. It needs
-	// a program compiled with flow control (every `redirect peer` in
-	// an sk_skb handler). Off by default for now: when both directions
-	// of an echo are held at once, the transfer slows down several
-	// times (issue 14).
+	// a program compiled with flow control (Map.Metered; Serve refuses
+	// to start without it). Off by default for now: when both
+	// directions of an echo are held at once, the transfer slows down
+	// several times (docs/reliability.md).
 	FlowControl bool
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)
@@ -180,6 +180,9 @@ type server struct {
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	if p.Map == nil {
 		return errors.New("proxy: no map")
+	}
+	if p.FlowControl && !p.Map.Metered() {
+		return fmt.Errorf("proxy: flow control: the program does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", p.Map.Name())
 	}
 	if p.Upstream != "" {
 		// Checked once here, not at each client's dial: an address

@@ -7,13 +7,16 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/sockc/sockc/lang/keys"
 	"github.com/sockc/sockc/runtime"
 )
 
@@ -257,4 +260,30 @@ func sendQueued(t *testing.T, c *net.TCPConn) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestProxyFlowControlNeedsMeteredMap: Serve refuses FlowControl over a
+// map the program does not meter, instead of proxying without a bound.
+func TestProxyFlowControlNeedsMeteredMap(t *testing.T) {
+	rt := loadProxyExample(t)
+	metered, err := rt.Map("conns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !metered.Metered() {
+		t.Fatal("map conns of examples/proxy.sock: Metered() = false, want true")
+	}
+	plain, err := runtime.NewMap("plain", ebpf.SockHash, keys.ScalarU64, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if plain.Metered() {
+		t.Fatal("a map of no program: Metered() = true, want false")
+	}
+	p := &runtime.Proxy{Map: plain, Upstream: "127.0.0.1:1", FlowControl: true}
+	err = p.Serve(t.Context(), listen(t))
+	if err == nil || !strings.Contains(err.Error(), "does not meter map plain") {
+		t.Fatalf("Serve with FlowControl over an unmetered map: %v, want a refusal", err)
+	}
 }

@@ -37,6 +37,10 @@ func rawLayout(m *ebpf.Map) keys.Layout {
 	return keys.Layout{}
 }
 
+// Metered reports whether the program meters the `redirect peer` of
+// this map (language reference §7.11), which Proxy.FlowControl needs.
+func (m *Map) Metered() bool { return m.flow != nil && m.flowCtl != nil }
+
 // Name returns the map's name.
 func (m *Map) Name() string { return m.name }
 

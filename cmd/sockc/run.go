@@ -35,7 +35,9 @@ type runFlags struct {
 	stats   time.Duration
 	drain   time.Duration
 	sndbuf  int
-	verbose bool
+	// flowControl turns on runtime.Proxy.FlowControl.
+	flowControl bool
+	verbose     bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -122,6 +124,7 @@ stderr.`,
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGINT or SIGTERM, let open --proxy and --accept connections finish for up to `DURATION`, then reset the rest (a second signal resets them at once)")
 	fl.IntVar(&f.sndbuf, "send-buffer", runtime.DefaultSendBuffer, "give each --proxy and --accept socket a send buffer of `BYTES` (the kernel doubles it; 0 leaves it to the kernel's autotuning, which slows one fast flow to a third: see docs/benchmarks.md)")
+	fl.BoolVar(&f.flowControl, "flow-control", false, "bound what the kernel queues for a --proxy or --accept peer that reads slowly or not at all, as a proxy in user space would (off by default: it slows an echo that is bulk both ways; see docs/reliability.md)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
 	return cmd
 }
@@ -149,6 +152,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	specs, err := parseProxySpecs(f.proxies, f.accepts)
 	if err != nil {
 		return err
+	}
+	if f.flowControl && len(specs) == 0 {
+		return usageErrorf("run: --flow-control applies to --proxy and --accept; give one")
 	}
 	// What the command line names must exist before anything is loaded:
 	// a wrong path is the caller's mistake (status 2), not the program's.
@@ -260,6 +266,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 		if err != nil {
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
+		if f.flowControl && !m.Metered() {
+			return &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
+		}
 		for _, sp := range specs {
 			ln, err := sp.listener()
 			if err != nil {
@@ -270,7 +279,7 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			if sndbuf == 0 {
 				sndbuf = -1 // the kernel's own
 			}
-			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, SendBuffer: sndbuf, Logf: logf})
+			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, SendBuffer: sndbuf, FlowControl: f.flowControl, Logf: logf})
 			if sp.upstream != "" {
 				fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
 			} else {
