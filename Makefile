@@ -42,11 +42,12 @@ demo: build
 
 # The benchmark (docs/benchmarks.md): sockc's proxy and bypass against a
 # direct connection, Go, HAProxy and socat proxies, and the compiler against
-# clang -O2, and the same configurations under unmodified iperf3 and sockperf.
-# Needs root; installs haproxy, socat, iperf3 and sockperf with apt-get if
+# clang -O2, and the same configurations under unmodified iperf3 and sockperf,
+# on loopback and across three network namespaces joined by veth pairs.
+# Needs root; installs haproxy, socat, iperf3, sockperf and ethtool with apt-get if
 # missing.
 # `make bench` rewrites the results section of docs/benchmarks.md and the
-# plot (about 13 minutes); `make bench-quick` checks a change in under two
+# plot (about 20 minutes); `make bench-quick` checks a change in about three
 # and writes bin/bench-quick.md and .svg instead.
 bench: build
 	$(GO) build -o bin/sockc-bench ./cmd/sockc-bench

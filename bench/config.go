@@ -1,12 +1,17 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/sockc/sockc/internal/netns"
 )
 
 // Config is one way of carrying a workload's bytes: directly, through a
@@ -45,7 +50,21 @@ type Env struct {
 	Examples string // the directory of proxy.sock and bypass.sock
 	Upstream string // the server's address, fixed for the whole run
 	TempDir  string
+	// Netns is the network namespace the configurations' peers run in,
+	// by name; the harness's own if empty.
+	Netns string
+	// Host is the address the peers listen on; 127.0.0.1 if empty.
+	Host string
+	// Stats has the sockc proxy print its statistics when it stops, for
+	// the harness to read the verdict program's runs from.
+	Stats bool
 }
+
+// host is the address the peers listen on.
+func (e *Env) host() string { return cmp.Or(e.Host, "127.0.0.1") }
+
+// command is argv run where the peers run.
+func (e *Env) command(argv ...string) []string { return netns.Enter(e.Netns, argv...) }
 
 // Configs are every configuration, in the order of the tables.
 var Configs = []Config{
@@ -69,7 +88,7 @@ func goProxy(mode GoProxyMode) func(context.Context, *Env) (string, *process, er
 	return func(ctx context.Context, env *Env) (string, *process, error) {
 		var addr string
 		p, err := startProcess(ctx, "go proxy ("+string(mode)+")",
-			[]string{env.Self, "goproxy", "-mode", string(mode), "-listen", "127.0.0.1:0", "-upstream", env.Upstream},
+			env.command(env.Self, "goproxy", "-mode", string(mode), "-listen", net.JoinHostPort(env.host(), "0"), "-upstream", env.Upstream),
 			func(line string) bool {
 				if m := listeningLine.FindStringSubmatch(line); m != nil {
 					addr = m[1]
@@ -96,14 +115,14 @@ defaults
 	timeout client 60s
 	timeout server 60s
 listen bench
-	bind 127.0.0.1:%d
+	bind %s
 	server upstream %s
-`, port, env.Upstream)
+`, net.JoinHostPort(env.host(), strconv.Itoa(port)), env.Upstream)
 	path := filepath.Join(env.TempDir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return "", nil, fmt.Errorf("haproxy: %w", err)
 	}
-	return startListener(ctx, "haproxy", port, []string{"haproxy", "-db", "-f", path})
+	return startListener(ctx, "haproxy", env.host(), port, env.command("haproxy", "-db", "-f", path))
 }
 
 func startSocat(ctx context.Context, env *Env) (string, *process, error) {
@@ -111,22 +130,22 @@ func startSocat(ctx context.Context, env *Env) (string, *process, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return startListener(ctx, "socat", port, []string{"socat",
-		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=1024", port),
-		"TCP:" + env.Upstream})
+	return startListener(ctx, "socat", env.host(), port, env.command("socat",
+		fmt.Sprintf("TCP-LISTEN:%d,bind=%s,reuseaddr,fork,backlog=1024", port, env.host()),
+		"TCP:"+env.Upstream))
 }
 
 // startListener starts a peer that announces nothing and waits until it
-// listens on 127.0.0.1:port.
-func startListener(ctx context.Context, name string, port int, argv []string) (string, *process, error) {
+// listens on host:port (IPv4).
+func startListener(ctx context.Context, name, host string, port int, argv []string) (string, *process, error) {
 	p, err := startProcess(ctx, name, argv, nil)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := waitListening(ctx, p, port); err != nil {
+	if err := waitListening(ctx, p, host, port); err != nil {
 		return "", nil, err
 	}
-	return fmt.Sprintf("127.0.0.1:%d", port), p, nil
+	return net.JoinHostPort(host, strconv.Itoa(port)), p, nil
 }
 
 var sockcProxyLine = regexp.MustCompile(`^sockc: proxy (\S+) -> `)
@@ -140,9 +159,13 @@ func SockcProxyProgram(name, program string) Config {
 		if file == "" {
 			file = filepath.Join(env.Examples, "proxy.sock")
 		}
+		argv := []string{env.Sockc, "run", file, "--proxy", net.JoinHostPort(env.host(), "0") + "=" + env.Upstream}
+		if env.Stats {
+			// No line until it stops: then one with the final figures.
+			argv = append(argv, "--stats", "24h")
+		}
 		var addr string
-		p, err := startProcess(ctx, name,
-			[]string{env.Sockc, "run", file, "--proxy", "127.0.0.1:0=" + env.Upstream},
+		p, err := startProcess(ctx, name, env.command(argv...),
 			func(line string) bool {
 				if m := sockcProxyLine.FindStringSubmatch(line); m != nil {
 					addr = m[1]

@@ -23,7 +23,13 @@ type Options struct {
 	Configs   []string // names of the configurations to run; all if empty
 	Extra     []Config // more configurations, after the standard ones; always run
 	Install   bool     // install missing peers with apt-get
-	Log       io.Writer
+	// ToolTests are the tools section's tests to run; all of ToolTests
+	// if empty.
+	ToolTests []ToolTest
+	// Veth also runs the tools between three network namespaces joined
+	// by veth (veth.go), besides loopback.
+	Veth bool
+	Log  io.Writer
 }
 
 // Measurement is one result of one configuration in one round.

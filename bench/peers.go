@@ -21,11 +21,11 @@ type Peer struct {
 func (p Peer) Available() bool { return p.Version != "" }
 
 // peerPackages are the Debian packages of the programs configurations and
-// the tools section need.
-var peerPackages = map[string]string{"haproxy": "haproxy", "socat": "socat", "iperf3": "iperf3", "sockperf": "sockperf"}
+// the tools section need (ethtool sets the veth topology's offloads).
+var peerPackages = map[string]string{"haproxy": "haproxy", "socat": "socat", "iperf3": "iperf3", "sockperf": "sockperf", "ethtool": "ethtool"}
 
 // versionArgs ask each peer for its version.
-var versionArgs = map[string][]string{"haproxy": {"-v"}, "socat": {"-V"}, "iperf3": {"--version"}, "sockperf": {"--version"}}
+var versionArgs = map[string][]string{"haproxy": {"-v"}, "socat": {"-V"}, "iperf3": {"--version"}, "sockperf": {"--version"}, "ethtool": {"--version"}}
 
 // versionWord marks the line of a peer's version output that gives its
 // version, if that line does not say "version" ("iperf 3.12 (cJSON 1.7.15)").

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -146,16 +147,24 @@ func (t *tailBuffer) add(line string) {
 
 func (t *tailBuffer) String() string { return strings.Join(t.lines, "\n") }
 
-// waitListening waits until a TCP socket listens on 127.0.0.1:port, for
+// waitListening waits until a TCP socket listens on host:port (IPv4), for
 // peers that do not announce readiness. It reads the kernel's socket table
-// rather than connecting, which would open a connection through the peer.
-func waitListening(ctx context.Context, p *process, port int) error {
-	want := regexp.MustCompile(fmt.Sprintf(`^\s*\d+: 0100007F:%04X 00000000:0000 0A `, port))
+// rather than connecting, which would open a connection through the peer:
+// the table of the peer's own network namespace, /proc/PID/net/tcp.
+func waitListening(ctx context.Context, p *process, host string, port int) error {
+	want, err := listenLine(host, port)
+	if err != nil {
+		return fmt.Errorf("wait for %s: %w", p.name, err)
+	}
+	table := fmt.Sprintf("/proc/%d/net/tcp", p.cmd.Process.Pid)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	timeout := time.After(15 * time.Second)
 	for {
-		b, err := os.ReadFile("/proc/net/tcp")
+		if err := p.alive(); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(table)
 		if err != nil {
 			return fmt.Errorf("wait for %s: %w", p.name, err)
 		}
@@ -163,9 +172,6 @@ func waitListening(ctx context.Context, p *process, port int) error {
 			if want.MatchString(line) {
 				return nil
 			}
-		}
-		if err := p.alive(); err != nil {
-			return err
 		}
 		select {
 		case <-tick.C:
@@ -176,6 +182,17 @@ func waitListening(ctx context.Context, p *process, port int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// listenLine matches the line of /proc/net/tcp of a socket listening on
+// host:port, an IPv4 address: the kernel prints the address as the
+// 32-bit word it stores, in network order, read in the machine's.
+func listenLine(host string, port int) (*regexp.Regexp, error) {
+	ip := net.ParseIP(host).To4()
+	if ip == nil {
+		return nil, fmt.Errorf("%q is not an IPv4 address", host)
+	}
+	return regexp.MustCompile(fmt.Sprintf(`^\s*\d+: %08X:%04X 00000000:0000 0A `, binary.NativeEndian.Uint32(ip), port)), nil
 }
 
 // freePort returns a loopback port that is free now, for peers that cannot

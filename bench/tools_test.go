@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,24 +29,25 @@ func TestParseIperf3(t *testing.T) {
 	for _, tt := range []struct {
 		name, report string
 		gbits        float64
+		sent         int64
 		err          string
 	}{
-		{"one flow", oneFlow, 20.936608, ""},
-		{"four flows", sample(t, "iperf3-4-flows.json"), 24.055851, ""},
-		{"refused", sample(t, "iperf3-refused.json"), 0, "iperf3: unable to connect to server: Connection refused"},
-		{"cut short", oneFlow[:200], 0, "iperf3 -J: unexpected end of JSON input"},
-		{"nothing received", `{"start": {}, "end": {}}`, 0, "iperf3: the report has no received throughput"},
+		{"one flow", oneFlow, 20.936608, 2617507840, ""},
+		{"four flows", sample(t, "iperf3-4-flows.json"), 24.055851, 3023831040, ""},
+		{"refused", sample(t, "iperf3-refused.json"), 0, 0, "iperf3: unable to connect to server: Connection refused"},
+		{"cut short", oneFlow[:200], 0, 0, "iperf3 -J: unexpected end of JSON input"},
+		{"nothing received", `{"start": {}, "end": {}}`, 0, 0, "iperf3: the report has no received throughput"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := parseIperf3([]byte(tt.report))
+			g, sent, err := parseIperf3([]byte(tt.report))
 			if tt.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
 					t.Fatalf("parseIperf3 = %v, %v; want error %q", g, err, tt.err)
 				}
 				return
 			}
-			if err != nil || math.Abs(g-tt.gbits) > 1e-6 {
-				t.Fatalf("parseIperf3 = %v, %v; want %v", g, err, tt.gbits)
+			if err != nil || math.Abs(g-tt.gbits) > 1e-6 || sent != tt.sent {
+				t.Fatalf("parseIperf3 = %v, %v, %v; want %v, %v", g, sent, err, tt.gbits, tt.sent)
 			}
 		})
 	}
@@ -71,7 +73,8 @@ func TestBypassScriptQuoting(t *testing.T) {
 }
 
 // testTools is two rounds of every test under five configurations, with a
-// proxy failing iperf3's four flows and the bypass falling back once.
+// proxy failing iperf3's four flows and the bypass falling back once per
+// sockperf test. 16 KiB messages take twice as long as 64 B ones.
 func testTools(t *testing.T) *Tools {
 	t.Helper()
 	tt := &Tools{
@@ -86,7 +89,7 @@ func testTools(t *testing.T) *Tools {
 	gbits := map[string][2]float64{
 		"direct": {20, 22}, "go io.Copy": {10, 12}, "haproxy": {7, 7}, "sockc proxy": {12, 14}, "sockc bypass": {40, 44},
 	}
-	lat := map[string][2]float64{ // p50; p99 is 3x, p99.9 10x
+	lat := map[string][2]float64{ // p50 of 64 B; p99 is 3x, p99.9 10x
 		"direct": {10, 12}, "go io.Copy": {30, 30}, "haproxy": {25, 27}, "sockc proxy": {20, 20}, "sockc bypass": {6, 8},
 	}
 	for round := 1; round <= 2; round++ {
@@ -103,6 +106,9 @@ func testTools(t *testing.T) *Tools {
 					m.Gbits = gbits[c.Name][round-1]
 				default:
 					v := lat[c.Name][round-1]
+					if test.Name == "ping-pong 16 KiB" {
+						v *= 2
+					}
 					m.P50, m.P99, m.P999 = v, 3*v, 10*v
 					if c.Name == "sockc bypass" && round == 2 {
 						m.Segments, m.FellBack = 61234, true
@@ -111,6 +117,32 @@ func testTools(t *testing.T) *Tools {
 				tt.Measurements = append(tt.Measurements, m)
 			}
 		}
+	}
+	return tt
+}
+
+// withVeth adds to tt the same tests over veth, at half the throughput
+// and twice the latency, without the bypass, the sockc proxy's iperf3
+// runs counting 30 frames and 40 KiB per skb in round 1 and 32 and 44 in
+// round 2.
+func withVeth(t *testing.T, tt *Tools) *Tools {
+	t.Helper()
+	tt.Veth = &VethTopology{Line: netns.NewLine("sb-1"), MTU: 1500,
+		Features: map[string]string{"generic-receive-offload": "on", "tcp-segmentation-offload": "off"}}
+	tt.Peers["ethtool"] = Peer{Program: "ethtool", Version: "ethtool version 6.1", Status: "present"}
+	for _, m := range slices.Clone(tt.Measurements) {
+		if m.Config == "sockc bypass" {
+			continue
+		}
+		m.Path = Veth
+		m.Gbits /= 2
+		m.P50, m.P99, m.P999 = 2*m.P50, 2*m.P99, 2*m.P999
+		if m.Config == "sockc proxy" && m.Gbits > 0 {
+			m.Skbs = 1000
+			m.Frames = int64(28+2*m.Round) * 1000
+			m.Sent = int64(36+4*m.Round) * 1024 * 1000
+		}
+		tt.Measurements = append(tt.Measurements, m)
 	}
 	return tt
 }
@@ -124,19 +156,23 @@ func TestToolsMarkdown(t *testing.T) {
 		"### Unmodified iperf3 and sockperf",
 		"Tools: iperf3: iperf 3.12 (cJSON 1.7.15) (present); sockperf: sockperf, version 3.7-no.git (installed now).",
 		"Skipped socat: not installed; skipped.",
-		"| configuration | iperf3 1 flow | iperf3 4 flows |",
-		"| direct | 21.0 (20.0–22.0) | 21.0 (20.0–22.0) |",
-		"| haproxy | 7.0 (7.0–7.0) | **failed** |",
-		"| sockc bypass | 42.0 (40.0–44.0) | 42.0 (40.0–44.0) |",
+		"#### iperf3 throughput (Gbit/s, as its receiver counted)",
+		"| configuration | iperf3 1 flow | iperf3 4 flows | iperf3 16 flows |",
+		"| direct | 21.0 (20.0–22.0) | 21.0 (20.0–22.0) | 21.0 (20.0–22.0) |",
+		"| haproxy | 7.0 (7.0–7.0) | **failed** | 7.0 (7.0–7.0) |",
+		"| sockc bypass | 42.0 (40.0–44.0) | 42.0 (40.0–44.0) | 42.0 (40.0–44.0) |",
+		"#### sockperf ping-pong latency, 64 B (µs, half the round trip, as sockperf reports it)",
+		"#### sockperf ping-pong latency, 16 KiB (µs, half the round trip, as sockperf reports it)",
 		"| configuration | p50 | p99 | p99.9 |",
 		"| go io.Copy | 30.0 (30.0–30.0) | 90.0 (90.0–90.0) | 300 (300–300) |",
+		"| go io.Copy | 60.0 (60.0–60.0) | 180.0 (180.0–180.0) | 600 (600–600) |",
 		"| sockc bypass | 7.0 (6.0–8.0), **1 of 2 fell back to TCP** | 21.0 (18.0–24.0), **1 of 2 fell back to TCP** | 70 (60–80), **1 of 2 fell back to TCP** |",
-		"| ratio | iperf3 1 flow | iperf3 4 flows | sockperf p50 | sockperf p99 | sockperf p99.9 |",
-		"| sockc proxy ÷ direct | 0.62x | 0.62x | 1.82x | 1.82x | 1.82x |",
+		"| ratio | iperf3 1 flow | iperf3 4 flows | iperf3 16 flows | sockperf 64 B p50 | sockperf 64 B p99 | sockperf 64 B p99.9 | sockperf 16 KiB p50 | sockperf 16 KiB p99 | sockperf 16 KiB p99.9 |",
+		"| sockc proxy ÷ direct | 0.62x | 0.62x | 0.62x | 1.82x | 1.82x | 1.82x | 1.82x | 1.82x | 1.82x |",
 		// haproxy failed 4 flows: the best user-space proxy there is io.Copy.
-		"| sockc proxy ÷ best user-space proxy | 1.18x (go io.Copy) | 1.18x (go io.Copy) | 0.77x (haproxy) | 0.77x (haproxy) | 0.77x (haproxy) |",
-		"| sockc bypass ÷ direct | 2.00x | 2.00x | 0.64x | 0.64x | 0.64x |",
-		"- sockc bypass **fell back to TCP** in 1 of 6 measurements: its network namespace sent 21–61234 TCP segments per measurement (at most 500 allowed), or sockc said its redirects found no socket; those figures are TCP's, not the bypass's.",
+		"| sockc proxy ÷ best user-space proxy | 1.18x (go io.Copy) | 1.18x (go io.Copy) | 1.18x (go io.Copy) | 0.77x (haproxy) | 0.77x (haproxy) | 0.77x (haproxy) | 0.77x (haproxy) | 0.77x (haproxy) | 0.77x (haproxy) |",
+		"| sockc bypass ÷ direct | 2.00x | 2.00x | 2.00x | 0.64x | 0.64x | 0.64x | 0.64x | 0.64x | 0.64x |",
+		"- sockc bypass **fell back to TCP** in 2 of 10 measurements: its network namespace sent 21–61234 TCP segments per measurement (at most 500 allowed), or sockc said its redirects found no socket; those figures are TCP's, not the bypass's.",
 		"- haproxy, iperf3 4 flows, round 1, 2: failed: iperf3: control socket has closed unexpectedly.",
 	} {
 		if !containsLine(lines, want) {
@@ -150,6 +186,46 @@ func TestToolsMarkdown(t *testing.T) {
 	if i, j := strings.Index(md, "### Unmodified iperf3"), strings.Index(md, "### Goals"); j < i {
 		t.Error("the tools section is not before the goals")
 	}
+	if strings.Contains(md, "veth") {
+		t.Errorf("the report has a veth part, with no veth measurements:\n%s", md)
+	}
+}
+
+func TestToolsMarkdownVeth(t *testing.T) {
+	md := markdown(t, &Report{Tools: withVeth(t, testTools(t))})
+	lines := strings.Split(md, "\n")
+	for _, want := range []string{
+		"Tools: ethtool: ethtool version 6.1 (present); iperf3: iperf 3.12 (cJSON 1.7.15) (present); sockperf: sockperf, version 3.7-no.git (installed now).",
+		"### Unmodified iperf3 and sockperf between hosts: three network namespaces joined by veth",
+		"#### iperf3 throughput over veth (Gbit/s, as its receiver counted)",
+		"| direct | 10.5 (10.0–11.0) | 10.5 (10.0–11.0) | 10.5 (10.0–11.0) |",
+		"#### sockperf ping-pong latency over veth, 64 B (µs, half the round trip, as sockperf reports it)",
+		"#### sockperf ping-pong latency over veth, 16 KiB (µs, half the round trip, as sockperf reports it)",
+		"| go io.Copy | 120.0 (120.0–120.0) | 360.0 (360.0–360.0) | 1200 (1200–1200) |",
+		"#### sockc against the others in this run over veth (ratio of medians; above 1 is faster for throughput, below 1 is faster for latency)",
+		"| sockc proxy ÷ direct | 0.62x | 0.62x | 0.62x | 1.82x | 1.82x | 1.82x | 1.82x | 1.82x | 1.82x |",
+		"GRO coalesced the client's frames (at most 1500 bytes each) before the sockc proxy's verdict program saw them: " +
+			"iperf3 1 flow 31.0 frames and 42.0 KiB per skb, iperf3 4 flows 31.0 frames and 42.0 KiB per skb, iperf3 16 flows 31.0 frames and 42.0 KiB per skb " +
+			"(median over the rounds of the frames the proxy's veth device received, `ip -s link`, and of the bytes iperf3 sent, per run of the program, its `count proxied` in `sockc run --stats`).",
+	} {
+		if !containsLine(lines, want) {
+			t.Errorf("the report has no line\n%s\nReport:\n%s", want, md)
+		}
+	}
+	for _, want := range []string{"MTU 1500", "generic-receive-offload: on, tcp-segmentation-offload: off", "10.77.1.1"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the veth part does not say %q:\n%s", want, md)
+		}
+	}
+	// The veth part comes after the loopback one, whose tables it does
+	// not change, and has no bypass.
+	lo, veth, _ := strings.Cut(md, "### Unmodified iperf3 and sockperf between hosts")
+	if veth == "" || !strings.Contains(lo, "| sockc bypass | 42.0 (40.0–44.0) |") || !strings.Contains(lo, "| direct | 21.0 (20.0–22.0) |") {
+		t.Errorf("the loopback tables are not before the veth ones, unchanged:\n%s", md)
+	}
+	if strings.Contains(veth, "sockc bypass") {
+		t.Errorf("the veth part has the bypass:\n%s", veth)
+	}
 }
 
 func TestToolsMarkdownEngaged(t *testing.T) {
@@ -162,7 +238,7 @@ func TestToolsMarkdownEngaged(t *testing.T) {
 	tt.Skipped["sockperf"] = "not installed; skipped (apt-get install sockperf: failed)"
 	var kept []ToolMeasurement
 	for _, m := range tt.Measurements {
-		if m.Test != "ping-pong 64 B" {
+		if !strings.HasPrefix(m.Test, "ping-pong ") {
 			kept = append(kept, m)
 		}
 	}
@@ -171,8 +247,8 @@ func TestToolsMarkdownEngaged(t *testing.T) {
 	lines := strings.Split(md, "\n")
 	for _, want := range []string{
 		"Skipped sockperf: not installed; skipped (apt-get install sockperf: failed).",
-		"| ratio | iperf3 1 flow | iperf3 4 flows |",
-		"- sockc bypass engaged in all 4 measurements: its network namespace sent 21–22 TCP segments per measurement, connection setup and teardown (at most 500 allowed; through TCP a measurement is tens of thousands).",
+		"| ratio | iperf3 1 flow | iperf3 4 flows | iperf3 16 flows |",
+		"- sockc bypass engaged in all 6 measurements: its network namespace sent 21–22 TCP segments per measurement, connection setup and teardown (at most 500 allowed; through TCP a measurement is tens of thousands).",
 	} {
 		if !containsLine(lines, want) {
 			t.Errorf("the report has no line\n%s\nReport:\n%s", want, md)
@@ -197,7 +273,7 @@ func TestToolInsideCountsSegments(t *testing.T) {
 	}
 	o := &Options{Env: Env{TempDir: t.TempDir()}}
 	c := Config{Name: "no bypass", Role: SockcBypass, wrap: func(_ *Env, argv []string) []string { return argv }}
-	m := o.measureTool(context.Background(), c, ToolTests[0], 1)
+	m := o.measureTool(context.Background(), c, ToolTests[0], 1, onLoopback)
 	if m.Err != "" || m.Gbits <= 0 {
 		t.Fatalf("iperf3 inside: %+v", m)
 	}

@@ -14,7 +14,8 @@ import (
 // seconds: one round of short measurements under the sockc proxy and
 // bypass and the Go proxy, and the compiler part. It checks that the
 // harness runs, writes its results into the Markdown file between the
-// markers, keeps the text around them, and draws the plot.
+// markers, keeps the text around them, and draws the plot, and that the
+// tools run over veth too and leave no network namespace behind.
 func TestBenchHarness(t *testing.T) {
 	kerneltest.Require(t)
 	kerneltest.Tool(t, "clang")
@@ -54,6 +55,23 @@ func TestBenchHarness(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("results lack %q:\n%s", want, md)
 		}
+	}
+	// With ethtool, the tools ran over veth too, GRO coalescing the
+	// client's frames before the sockc proxy's verdict program, and the
+	// harness removed its network namespaces.
+	if _, err := exec.LookPath("ethtool"); err == nil {
+		for _, want := range []string{
+			"### Unmodified iperf3 and sockperf between hosts: three network namespaces joined by veth",
+			"#### iperf3 throughput over veth", "#### sockperf ping-pong latency over veth, 64 B",
+			"GRO coalesced the client's frames",
+		} {
+			if !strings.Contains(md, want) {
+				t.Errorf("results lack %q:\n%s", want, md)
+			}
+		}
+	}
+	if out, err := exec.Command("ip", "netns", "list").Output(); err != nil || strings.Contains(string(out), "sockc-bench-") {
+		t.Errorf("network namespaces left after sockc-bench (%v):\n%s", err, out)
 	}
 	s, err := os.ReadFile(svg)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("sockc-bench", flag.ContinueOnError)
-	quick := fs.Bool("quick", false, "fewer workloads, rounds and seconds: a check of a change, under 2 minutes")
+	quick := fs.Bool("quick", false, "fewer workloads, rounds and seconds: a check of a change, about 3 minutes")
 	rounds := fs.Int("rounds", 5, "rounds of every configuration and workload")
 	duration := fs.Duration("duration", 2*time.Second, "length of each measurement")
 	workloads := fs.String("workloads", "", "comma-separated workloads to run, by table name (e.g. \"bulk 1x64K,rr 64B\"; default: all)")
@@ -39,6 +39,8 @@ func runBench(args []string) error {
 	})
 	toolRounds := fs.Int("tool-rounds", 3, "rounds of the unmodified iperf3 and sockperf runs")
 	toolSeconds := fs.Int("tool-seconds", 2, "seconds of each iperf3 and sockperf client run (-t)")
+	toolTests := fs.String("tool-tests", "", "comma-separated iperf3 and sockperf tests to run, by table name (e.g. \"1 flow,ping-pong 64 B\"; default: all, and with -quick 1 flow and ping-pong 64 B)")
+	veth := fs.Bool("veth", true, "also run iperf3 and sockperf between three network namespaces joined by veth, GRO on (needs ethtool)")
 	only := fs.String("only", "", "run only the data plane with the load generator (data), the unmodified iperf3 and sockperf (tools), or the compiler (compiler)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -66,6 +68,7 @@ func runBench(args []string) error {
 		Duration:  *duration,
 		Workloads: bench.FullWorkloads,
 		Install:   *install,
+		Veth:      *veth,
 		Log:       os.Stderr,
 	}
 	if *quick {
@@ -82,6 +85,9 @@ func runBench(args []string) error {
 		if !flagSet(fs, "tool-seconds") {
 			*toolSeconds = 1
 		}
+		if !flagSet(fs, "tool-tests") {
+			*toolTests = "1 flow,ping-pong 64 B"
+		}
 	}
 	if *workloads != "" {
 		o.Workloads = nil
@@ -91,6 +97,15 @@ func runBench(args []string) error {
 				return fmt.Errorf("no workload %q", name)
 			}
 			o.Workloads = append(o.Workloads, w)
+		}
+	}
+	if *toolTests != "" {
+		for _, name := range strings.Split(*toolTests, ",") {
+			t, ok := bench.ToolTestNamed(strings.TrimSpace(name))
+			if !ok {
+				return fmt.Errorf("no iperf3 or sockperf test %q", name)
+			}
+			o.ToolTests = append(o.ToolTests, t)
 		}
 	}
 	if *configs != "" {

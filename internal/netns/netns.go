@@ -1,7 +1,8 @@
 // Package netns runs a command in a network namespace of its own, where
 // the kernel's TCP counters count its traffic alone: how the tests and the
 // benchmark tell a bypass that carried the bytes from one that fell back
-// to TCP.
+// to TCP. It also builds a Line, three namespaces joined by veth, where
+// the benchmark puts a client, a proxy and a server on hosts of their own.
 package netns
 
 import (
