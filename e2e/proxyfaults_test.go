@@ -306,15 +306,12 @@ func upstreamNeverReads(t *testing.T, flowControl bool) {
 	kerneltest.Require(t)
 	const clients = 3 // the last one's upstream closes without reading
 	bound := bufferBound(t)
-	size := min(2*bound, 256<<20)
 	var args []string
 	if flowControl {
-		// Far more than the bound: without flow control the kernel
-		// would take it all.
 		bound += flowBound
-		size = 4 * bound
 		args = []string{"--flow-control"}
 	}
+	size := min(2*bound, 256<<20)
 	pat := bench.NewPattern()
 	release := make(chan struct{})
 	type upEnd struct {
