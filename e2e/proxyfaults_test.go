@@ -293,10 +293,12 @@ func TestProxyFlowControlUpstreamNeverReads(t *testing.T) {
 }
 
 // flowBound is what --flow-control lets the kernel hold for one stalled
-// client beyond the socket buffers: the flow window while the upstream
-// takes nothing (runtime's minFlowWindow) and the proxy's send buffer,
-// which the kernel doubles.
-const flowBound = 16<<20 + 2*8<<20
+// client beyond the socket buffers: the flow window of an upstream that
+// stalls at once (runtime's minFlowWindow of 16 MiB, which the first
+// gulp of the upstream's buffers can double at each of the top-ups it
+// spans: twice here) and the proxy's send buffer, which the kernel
+// doubles.
+const flowBound = 4*16<<20 + 2*8<<20
 
 // upstreamNeverReads: three clients send to upstreams that read nothing;
 // two are let go later and must get every byte, the third closes unread
