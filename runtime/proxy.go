@@ -375,7 +375,7 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 	}
 	if err == nil && p.FlowControl {
 		for _, h := range halves.halves {
-			if h.gate, err = newGate(p.Map, h.fd); err != nil {
+			if h.gate, err = newGate(p.Map, h.cookie); err != nil {
 				err = fmt.Errorf("proxy: flow control: %w", err)
 				break
 			}

@@ -68,15 +68,11 @@ type gate struct {
 // flowValue is a FlowMap value.
 type flowValue struct{ Redirected, Passed uint64 }
 
-// newGate makes the flow entries of a socket before it joins the map;
-// nil when the program has no flow control.
-func newGate(m *Map, fd int) (*gate, error) {
-	if m.flow == nil || m.flowCtl == nil {
+// newGate makes the flow entries of the socket with cookie key before it
+// joins the map; nil when the program has no flow control.
+func newGate(m *Map, key uint64) (*gate, error) {
+	if !m.Metered() {
 		return nil, nil
-	}
-	key, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_COOKIE)
-	if err != nil {
-		return nil, err
 	}
 	now := time.Now()
 	g := &gate{flow: m.flow, ctl: m.flowCtl, key: key, limit: minFlowWindow, window: minFlowWindow, at: now, seenAt: now}
