@@ -130,21 +130,35 @@ func MapSpec(m *check.Map) *ebpf.MapSpec {
 // is a struct with a u64 per counter, named in BTF so that user space can
 // find each counter by name.
 func CountersSpec(cs []*check.Counter) *ebpf.MapSpec {
-	u32 := &btf.Int{Name: "unsigned int", Size: 4}
-	u64 := &btf.Int{Name: "unsigned long long", Size: 8}
-	members := make([]btf.Member, len(cs))
-	for i, c := range cs {
-		members[i] = btf.Member{Name: c.Name, Type: u64, Offset: btf.Bits(c.Index * 64)}
+	names := make([]string, len(cs))
+	for _, c := range cs {
+		names[c.Index] = c.Name
 	}
+	value := u64Struct(check.CountersMap, btfU64(), names)
 	return &ebpf.MapSpec{
 		Name:       check.CountersMap,
 		Type:       ebpf.PerCPUArray,
 		KeySize:    4,
-		ValueSize:  uint32(8 * len(cs)),
+		ValueSize:  value.Size,
 		MaxEntries: 1,
-		Key:        u32,
-		Value:      &btf.Struct{Name: check.CountersMap, Size: uint32(8 * len(cs)), Members: members},
+		Key:        &btf.Int{Name: "unsigned int", Size: 4},
+		Value:      value,
 	}
+}
+
+// btfU64 is the BTF of a u64.
+func btfU64() *btf.Int { return &btf.Int{Name: "unsigned long long", Size: 8} }
+
+// u64Struct is the BTF of the value of a map of counters: a struct named
+// name with one member of type u64 per slot, slots[i] naming the one at
+// byte 8*i. User space finds each counter by its name there. A map whose
+// key is a u64 too passes the key's type, so the object has it once.
+func u64Struct(name string, u64 *btf.Int, slots []string) *btf.Struct {
+	members := make([]btf.Member, len(slots))
+	for i, m := range slots {
+		members[i] = btf.Member{Name: m, Type: u64, Offset: btf.Bits(64 * i)}
+	}
+	return &btf.Struct{Name: name, Size: uint32(8 * len(slots)), Members: members}
 }
 
 // CounterNames returns the counter names of a counters map spec in slot

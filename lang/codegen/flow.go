@@ -3,7 +3,6 @@ package codegen
 import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/check"
@@ -14,21 +13,17 @@ import (
 // whose FlowMax is max: hashes from a socket cookie to a struct of u64
 // members named by check.FlowStat and check.FlowCtl.
 func FlowSpecs(max uint32) []*ebpf.MapSpec {
-	u64 := &btf.Int{Name: "unsigned long long", Size: 8}
+	u64 := btfU64()
 	spec := func(name string, members []string) *ebpf.MapSpec {
-		var ms []btf.Member
-		for i, m := range members {
-			ms = append(ms, btf.Member{Name: m, Type: u64, Offset: btf.Bits(64 * i)})
-		}
-		size := uint32(8 * len(ms))
+		value := u64Struct(name, u64, members)
 		return &ebpf.MapSpec{
 			Name:       name,
 			Type:       ebpf.Hash,
 			KeySize:    8,
-			ValueSize:  size,
+			ValueSize:  value.Size,
 			MaxEntries: max,
 			Key:        u64,
-			Value:      &btf.Struct{Name: name, Size: size, Members: ms},
+			Value:      value,
 		}
 	}
 	var stats, ctls []string

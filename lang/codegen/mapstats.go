@@ -12,23 +12,21 @@ import (
 // code keeps for each of ms (see check.MapStatsMap): one entry whose
 // value is a struct of u64 members named by check.StatName.
 func MapStatsSpec(ms []*check.Map) *ebpf.MapSpec {
-	u32 := &btf.Int{Name: "unsigned int", Size: 4}
-	u64 := &btf.Int{Name: "unsigned long long", Size: 8}
-	var members []btf.Member
+	names := make([]string, len(ms)*int(check.NumStats))
 	for _, m := range ms {
 		for s := check.Stat(0); s < check.NumStats; s++ {
-			members = append(members, btf.Member{Name: check.StatName(m.Name, s), Type: u64, Offset: btf.Bits(m.StatSlot(s) * 64)})
+			names[m.StatSlot(s)] = check.StatName(m.Name, s)
 		}
 	}
-	size := uint32(8 * len(members))
+	value := u64Struct(check.MapStatsMap, btfU64(), names)
 	return &ebpf.MapSpec{
 		Name:       check.MapStatsMap,
 		Type:       ebpf.PerCPUArray,
 		KeySize:    4,
-		ValueSize:  size,
+		ValueSize:  value.Size,
 		MaxEntries: 1,
-		Key:        u32,
-		Value:      &btf.Struct{Name: check.MapStatsMap, Size: size, Members: members},
+		Key:        &btf.Int{Name: "unsigned int", Size: 4},
+		Value:      value,
 	}
 }
 
