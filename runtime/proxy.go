@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,11 @@ type Proxy struct {
 	FlowControl bool
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)
+
+	// finWait replaces the constant finWait when not zero: a test
+	// makes the proxy impatient with it, to show that late bytes of a
+	// metered map are waited for however long they take.
+	finWait time.Duration
 
 	accepted, active, failedDials, relayed, closed, aborted, held atomic.Int64
 }
@@ -144,8 +150,12 @@ type half struct {
 	pending  bool
 	progress uint64    // bytes written to the peer at the last check
 	since    time.Time // when progress last changed
+	// taken is what the program had forwarded (redirected or held) at
+	// the last check, takenAt when that last changed.
+	taken   uint64
+	takenAt time.Time
 	// gate meters the bytes that arrive on this socket (nil: the
-	// program has no flow control).
+	// program does not meter the map).
 	gate *gate
 	// refs counts the holds on fd: the pair's, and its relays' (see
 	// hold); the last release closes it.
@@ -172,6 +182,8 @@ type server struct {
 	// receives a token each time one ends, for the drain.
 	open  int
 	ended chan struct{}
+	// finWait is Proxy.finWait, or the constant.
+	finWait time.Duration
 }
 
 // Serve accepts clients on ln, which must be a TCP listener, until ctx is
@@ -197,7 +209,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &server{p: p, conns: map[int32]*half{}, relays: map[*relayed]bool{}, ended: make(chan struct{}, 1)}
+	s := &server{p: p, conns: map[int32]*half{}, relays: map[*relayed]bool{}, ended: make(chan struct{}, 1), finWait: cmp.Or(p.finWait, finWait)}
 	var err error
 	if s.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("proxy: epoll: %w", err)
@@ -373,10 +385,10 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 			}
 		}
 	}
-	if err == nil && p.FlowControl {
+	if err == nil {
 		for _, h := range halves.halves {
-			if h.gate, err = newGate(p.Map, h.cookie); err != nil {
-				err = fmt.Errorf("proxy: flow control: %w", err)
+			if h.gate, err = newGate(p.Map, h.cookie, p.FlowControl); err != nil {
+				err = fmt.Errorf("proxy: flow entries: %w", err)
 				break
 			}
 		}
@@ -573,7 +585,7 @@ func (s *server) loop(ctx context.Context) error {
 			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin && h.wasReset():
 				s.reset(h, nil)
 			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin:
-				h.fin, h.pending, h.since = true, true, time.Now()
+				h.fin, h.pending, h.since, h.takenAt = true, true, time.Now(), time.Now()
 				// RDHUP is level-triggered and stays; keep watching
 				// edge-triggered so that a later reset (ERR) is seen
 				// without waking up for the FIN again.
@@ -594,11 +606,29 @@ func (s *server) loop(ctx context.Context) error {
 	}
 }
 
-// finWait bounds how long a FIN waits for bytes that make no progress
-// while the other socket has nothing queued: bytes the program did not
-// redirect (dropped or passed) never arrive. The pair is then reset: the
-// stream lost bytes, and a FIN would hide it.
-const finWait = time.Second
+// How long a FIN waits for the bytes before it. A FIN goes out only once
+// every byte before it has reached the other side's TCP; bytes that will
+// never arrive make the proxy reset both sides instead, since a FIN would
+// pass the stream off as whole. Telling late bytes from lost ones:
+//
+//   - For a map the program meters (Map.Metered), the program's own count
+//     says it: the bytes it redirected (or held, for the flow control's
+//     relay) are in the kernel's hands and arrive unless the other side
+//     fails, which the proxy sees. Only bytes it did not forward (it
+//     dropped or passed them, or a redirect found no peer) are lost, and
+//     that count is final once the verdict has run on the bytes before
+//     the FIN: finUncounted after its last change. Late bytes are waited
+//     for; the kernel's backlog of a loaded peer was seen idle for over a
+//     second with every byte in it (docs/reliability.md), and finStall
+//     only bounds a backlog that never moves.
+//   - For a map it does not meter (an object from elsewhere), the proxy
+//     can only guess: bytes that make no progress for finWait while the
+//     other side's send queue is empty are taken for lost.
+const (
+	finUncounted = 100 * time.Millisecond
+	finStall     = 30 * time.Second
+	finWait      = time.Second
+)
 
 // forwardFINs shuts down the writing half of every socket whose peer sent
 // FIN, once the bytes before the FIN are all in it, and closes pairs that
@@ -614,25 +644,23 @@ func (s *server) forwardFINs() int {
 			s.reset(h, nil)
 			continue
 		}
-		done, broken, outq := s.forwarded(h)
+		done, broken, outq, received := s.forwarded(h)
 		if broken != nil {
 			s.reset(h.peer, broken)
 			continue
 		}
 		if !done {
-			if outq == 0 && time.Since(h.since) > finWait {
-				// A FIN now would pass the stream off as whole.
-				s.p.logf("proxy: %s: bytes before the FIN never reached the other side; resetting both", h.addr)
+			if lost := s.lostBeforeFIN(h, received, outq, time.Now()); lost != "" {
+				s.p.logf("proxy: %s: %s; resetting both", h.addr, lost)
 				s.finish(h.pair, true)
 				continue
-			} else {
-				// Back off from 1ms to 50ms while it waits.
-				d := min(max(int(time.Since(h.since)/time.Millisecond/10), 1), 50)
-				if wait < 0 || d < wait {
-					wait = d
-				}
-				continue
 			}
+			// Back off from 1ms to 50ms while it waits.
+			d := min(max(int(time.Since(h.since)/time.Millisecond/10), 1), 50)
+			if wait < 0 || d < wait {
+				wait = d
+			}
+			continue
 		}
 		h.pending = false
 		unix.Shutdown(h.peer.fd, unix.SHUT_WR)
@@ -642,6 +670,32 @@ func (s *server) forwardFINs() int {
 		}
 	}
 	return wait
+}
+
+// lostBeforeFIN says why some of the bytes src received before its FIN
+// (received counts the FIN as one) will never reach its peer, or ""
+// while they may still: see finUncounted. outq is the peer's send queue.
+func (s *server) lostBeforeFIN(src *half, received uint64, outq int, now time.Time) string {
+	if src.gate == nil {
+		if outq == 0 && now.Sub(src.since) > s.finWait {
+			return "bytes before the FIN never reached the other side"
+		}
+		return ""
+	}
+	v, err := src.gate.value()
+	if err != nil {
+		return fmt.Sprintf("reading the program's count: %v", err)
+	}
+	if taken := v.Redirected + v.Passed; taken != src.taken {
+		src.taken, src.takenAt = taken, now
+	}
+	switch {
+	case src.taken+1 < received && now.Sub(src.takenAt) >= finUncounted:
+		return fmt.Sprintf("the program forwarded %d of the %d bytes before the FIN, so the rest will never arrive", src.taken, received-1)
+	case src.taken+1 >= received && outq == 0 && now.Sub(src.since) >= finStall:
+		return fmt.Sprintf("the kernel sent none of the bytes it holds for the other side for %v", finStall)
+	}
+	return ""
 }
 
 func all(pr *pair, f func(*half) bool) bool {
@@ -654,34 +708,35 @@ func all(pr *pair, f func(*half) bool) bool {
 }
 
 // forwarded reports whether every byte src received (tcpi_bytes_received,
-// which counts the FIN as one) has been written to its peer since the
-// pair was made. broken reports that the peer failed (reset, error), so
-// the bytes never will arrive.
-func (s *server) forwarded(src *half) (done bool, broken error, outq int) {
+// which counts the FIN as one; also returned) has been written to its
+// peer since the pair was made, and the peer's send queue. broken
+// reports that the peer failed (reset, error), so the bytes never will
+// arrive.
+func (s *server) forwarded(src *half) (done bool, broken error, outq int, received uint64) {
 	dst := src.peer
 	soerr, err := unix.GetsockoptInt(dst.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && soerr != 0 {
 		err = unix.Errno(soerr)
 	}
 	if err != nil {
-		return false, err, 0
+		return false, err, 0, 0
 	}
 	si, err := unix.GetsockoptTCPInfo(src.fd, unix.SOL_TCP, unix.TCP_INFO)
 	if err != nil {
-		return false, err, 0
+		return false, err, 0, 0
 	}
 	sent, outq, state, err := sendQueue(dst.fd)
 	if err == nil && state == tcpClose {
 		err = errPeerClosed
 	}
 	if err != nil {
-		return false, err, 0
+		return false, err, 0, 0
 	}
 	written := sent - dst.sent0
 	if written != src.progress {
 		src.progress, src.since = written, time.Now()
 	}
-	return written >= si.Bytes_received-1, nil, outq
+	return written >= si.Bytes_received-1, nil, outq, si.Bytes_received
 }
 
 // errPeerClosed is the failure of a socket that is closed without an error

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -69,13 +70,20 @@ type gate struct {
 type flowValue struct{ Redirected, Passed uint64 }
 
 // newGate makes the flow entries of the socket with cookie key before it
-// joins the map; nil when the program has no flow control.
-func newGate(m *Map, key uint64) (*gate, error) {
+// joins the map; nil when the program does not meter the map. The
+// proxy meters every socket it can, flow control or not: the program's
+// count of the bytes it forwarded is what tells a FIN whose bytes are
+// late from one whose bytes are lost (forwardFINs). Without limited, the
+// limit is never reached and nothing is held.
+func newGate(m *Map, key uint64, limited bool) (*gate, error) {
 	if !m.Metered() {
 		return nil, nil
 	}
 	now := time.Now()
-	g := &gate{flow: m.flow, ctl: m.flowCtl, key: key, limit: minFlowWindow, window: minFlowWindow, at: now, seenAt: now}
+	g := &gate{flow: m.flow, ctl: m.flowCtl, key: key, limit: math.MaxUint64, window: minFlowWindow, at: now, seenAt: now}
+	if limited {
+		g.limit = minFlowWindow
+	}
 	if err := m.flow.Update(key, flowValue{}, ebpf.UpdateAny); err != nil {
 		return nil, err
 	}
