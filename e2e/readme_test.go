@@ -402,9 +402,8 @@ func demoHeaders(t *testing.T, clone string) []string {
 // echoRoundTrip sends size random bytes to an echoing address, reads
 // them back and compares them, then half-closes and expects the other
 // side to close too. Plain reads and writes: no splice on sockets that
-// may sit in a sockmap. Unlike exchange (run_test.go) it half-closes as
-// soon as it has written, while the echo may still be in flight, as a
-// client that sends a request and shuts down its side does.
+// may sit in a sockmap. It half-closes as soon as it has written, while
+// the echo may still be in flight, as exchange (run_test.go) does.
 func echoRoundTrip(addr string, size int) error {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
