@@ -649,12 +649,12 @@ func (s *server) forwardFINs() int {
 			s.reset(h.peer, broken)
 			continue
 		}
+		if bad := s.wrongBeforeFIN(h, done, received, outq, time.Now()); bad != "" {
+			s.p.logf("proxy: %s: %s; resetting both", h.addr, bad)
+			s.finish(h.pair, true)
+			continue
+		}
 		if !done {
-			if lost := s.lostBeforeFIN(h, received, outq, time.Now()); lost != "" {
-				s.p.logf("proxy: %s: %s; resetting both", h.addr, lost)
-				s.finish(h.pair, true)
-				continue
-			}
 			// Back off from 1ms to 50ms while it waits.
 			d := min(max(int(time.Since(h.since)/time.Millisecond/10), 1), 50)
 			if wait < 0 || d < wait {
@@ -672,12 +672,23 @@ func (s *server) forwardFINs() int {
 	return wait
 }
 
-// lostBeforeFIN says why some of the bytes src received before its FIN
-// (received counts the FIN as one) will never reach its peer, or ""
-// while they may still: see finUncounted. outq is the peer's send queue.
-func (s *server) lostBeforeFIN(src *half, received uint64, outq int, now time.Time) string {
+// wrongBeforeFIN says why the peer of src can never get exactly the bytes
+// src received before its FIN (received counts the FIN as one), or ""
+// while it may still: some will never arrive (see finUncounted), or the
+// kernel forwarded some twice. done: the peer's TCP has taken as many
+// bytes as arrived; outq is its send queue.
+//
+// The kernel forwards bytes twice when a segment that repeats bytes
+// already received (a retransmission that covers bytes that arrived and
+// bytes that did not) lands on the receive queue whole: a reader skips
+// the old head by its sequence number, but tcp_read_skb hands the whole
+// skb to the stream verdict, which redirects all of it
+// (TestProxyOverlappingRetransmit). The program's count then exceeds
+// what TCP received, and that stream is corrupt: a FIN would pass it off
+// as whole.
+func (s *server) wrongBeforeFIN(src *half, done bool, received uint64, outq int, now time.Time) string {
 	if src.gate == nil {
-		if outq == 0 && now.Sub(src.since) > s.finWait {
+		if !done && outq == 0 && now.Sub(src.since) > s.finWait {
 			return "bytes before the FIN never reached the other side"
 		}
 		return ""
@@ -690,6 +701,10 @@ func (s *server) lostBeforeFIN(src *half, received uint64, outq int, now time.Ti
 		src.taken, src.takenAt = taken, now
 	}
 	switch {
+	case src.taken+1 > received:
+		return fmt.Sprintf("the kernel forwarded %d bytes, %d more than arrived before the FIN: it sent a retransmitted segment's repeated head again (docs/reliability.md)", src.taken, src.taken+1-received)
+	case done:
+		return ""
 	case src.taken+1 < received && now.Sub(src.takenAt) >= finUncounted:
 		return fmt.Sprintf("the program forwarded %d of the %d bytes before the FIN, so the rest will never arrive", src.taken, received-1)
 	case src.taken+1 >= received && outq == 0 && now.Sub(src.since) >= finStall:
