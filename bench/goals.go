@@ -5,7 +5,9 @@ import (
 	"math"
 )
 
-// Goal is one target of issue 5's benchmark and where the run stands.
+// Goal is one target of the benchmark (issue 5's, and issue 14's for one
+// flow, small writes, tail latency and connection setup) and where the
+// run stands.
 type Goal struct {
 	Name     string
 	Target   string
@@ -19,6 +21,9 @@ func (r *Report) Goals() []Goal {
 	var gs []Goal
 	if d := r.Data; d != nil {
 		gs = append(gs, d.goals()...)
+	}
+	if t := r.Tools; t != nil {
+		gs = append(gs, t.goals()...)
 	}
 	if c := r.Compiler; c != nil {
 		worst, where := math.Inf(-1), ""
@@ -105,6 +110,23 @@ func (d *DataPlane) goals() []Goal {
 		if name, v := d.best(UserProxy, w, Result.CPUPerGB, false); name != "" {
 			add("proxy CPU per GB, "+w.Name(), "<= 0.5x user-space proxy",
 				ratio(med(proxy, w, Result.CPUPerGB), v), 0.5, false, "(best: "+name+")")
+		}
+	}
+	// Issue 14: small writes and connection setup no worse than the best
+	// proxy in user space.
+	for _, w := range d.workloads(Bulk) {
+		if w.Size != 4<<10 {
+			continue
+		}
+		if name, v := d.best(UserProxy, w, gbits, true); name != "" {
+			add("proxy throughput, "+w.Name(), ">= 1.0x best user-space proxy",
+				ratio(med(proxy, w, gbits), v), 1, true, "("+name+")")
+		}
+	}
+	for _, w := range d.workloads(Connect) {
+		if name, v := d.best(UserProxy, w, Result.Rate, true); name != "" {
+			add("proxy connection setup rate", ">= 1.0x best user-space proxy",
+				ratio(med(proxy, w, Result.Rate), v), 1, true, "("+name+")")
 		}
 	}
 	for _, w := range d.workloads(PingPong) {

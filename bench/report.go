@@ -95,9 +95,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if c := r.Compiler; c != nil {
 		c.writeMarkdown(&b)
 	}
-	if r.Data != nil || r.Compiler != nil {
+	if gs := r.Goals(); len(gs) > 0 {
 		b.WriteString("\n### Goals\n\n| goal | target | measured | |\n|---|---|---|---|\n")
-		for _, g := range r.Goals() {
+		for _, g := range gs {
 			mark := "met"
 			if !g.Met {
 				mark = "**missed**"
