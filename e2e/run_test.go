@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,47 +39,18 @@ func echoUpstreamAt(t *testing.T, addr string) string {
 	return ln.Addr().String()
 }
 
-// exchange sends size random bytes to addr, half-closing as soon as it
-// has written, while the echo may still be in flight (as a client that
-// sends a request and shuts down its side does), and reads them back
-// until EOF, checking the SHA-256 of both: every byte, then a clean end.
-// Under load, with the kernel's autotuned send buffers, this is how issue
-// 14 found the half-close race (TestRunProxyHalfCloseAutotuned).
+// exchange checks an echo through addr with probe.HalfCloseEcho: size
+// random bytes, a half-close as soon as they are written, every byte
+// back and then EOF. Under load, with the kernel's autotuned send
+// buffers, this is how issue 14 found the half-close race
+// (TestRunProxyHalfCloseAutotuned).
 func exchange(addr string, size int) error {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	data := make([]byte, size)
-	rand.Read(data)
-	want := sha256.Sum256(data)
-	werr := make(chan error, 1)
-	go func() {
-		for off := 0; off < size; off += 64 << 10 {
-			if _, err := c.Write(data[off:min(off+64<<10, size)]); err != nil {
-				werr <- err
-				return
-			}
-		}
-		werr <- c.(*net.TCPConn).CloseWrite()
-	}()
-	h := sha256.New()
-	c.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	n, err := io.Copy(h, c)
-	if err != nil {
-		return fmt.Errorf("read %d of %d bytes back: %w", n, size, err)
-	}
-	if n != int64(size) {
-		return fmt.Errorf("read %d of %d bytes back, then EOF", n, size)
-	}
-	if err := <-werr; err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if !bytes.Equal(h.Sum(nil), want[:]) {
-		return errors.New("bytes came back different")
-	}
-	return nil
+	return probe.HalfCloseEcho(c.(*net.TCPConn), size, 2*time.Minute)
 }
 
 func TestRunEcho(t *testing.T) {

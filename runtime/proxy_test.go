@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -68,24 +67,7 @@ func serve(t *testing.T, p *runtime.Proxy, ln net.Listener) string {
 func TestProxyRoundTrip(t *testing.T) {
 	rt, p, addr := startProxy(t, echoServer(t))
 	const clients, size = 16, 4 << 20
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := 0; i < clients; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			errs <- roundTrip(c, size)
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range runClients(addr, clients, func(c *net.TCPConn) error { return roundTrip(c, size) }) {
 		if err != nil {
 			t.Error(err)
 		}

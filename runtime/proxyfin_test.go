@@ -1,9 +1,6 @@
 package runtime_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,44 +11,65 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockc/sockc/internal/probe"
 	"github.com/sockc/sockc/runtime"
 )
 
-// halfCloseRoundTrip writes size random bytes on c and shuts down its
-// writing side, while it reads the echo back: every byte, in order, then
-// EOF.
-func halfCloseRoundTrip(c *net.TCPConn, size int) error {
-	data := make([]byte, size)
-	if _, err := rand.Read(data); err != nil {
-		return err
+// proxyLog collects a Proxy's log lines, for a test to look into.
+type proxyLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *proxyLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.b, format+"\n", args...)
+}
+
+func (l *proxyLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// dialPaired connects to addr, which p serves, and waits until p has
+// paired the connection: its bytes reach the program from then on. The
+// connection is closed when the test ends.
+func dialPaired(t *testing.T, p *runtime.Proxy, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := sha256.Sum256(data)
-	errc := make(chan error, 1)
-	go func() {
-		for off := 0; off < size; off += 64 << 10 {
-			if _, err := c.Write(data[off:min(off+64<<10, size)]); err != nil {
-				errc <- fmt.Errorf("write: %w", err)
+	t.Cleanup(func() { c.Close() })
+	for deadline := time.Now().Add(30 * time.Second); p.Stats().Active == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("not paired in 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return c.(*net.TCPConn)
+}
+
+// runClients runs n clients of addr at once, each with check on its own
+// connection, and returns their errors.
+func runClients(addr string, n int, check func(c *net.TCPConn) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs[i] = err
 				return
 			}
-		}
-		errc <- c.CloseWrite()
-	}()
-	h := sha256.New()
-	c.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	n, err := io.Copy(h, c)
-	if err != nil {
-		return fmt.Errorf("read %d of %d bytes back: %w", n, size, err)
+			defer c.Close()
+			errs[i] = check(c.(*net.TCPConn))
+		})
 	}
-	if n != int64(size) {
-		return fmt.Errorf("read %d of %d bytes back, then EOF", n, size)
-	}
-	if err := <-errc; err != nil {
-		return err
-	}
-	if !bytes.Equal(h.Sum(nil), want[:]) {
-		return errors.New("echoed bytes differ from the bytes sent")
-	}
-	return nil
+	wg.Wait()
+	return errs
 }
 
 // TestProxyHalfCloseLateBytes is issue 14's half-close race, forced.
@@ -78,44 +96,19 @@ func TestProxyHalfCloseLateBytes(t *testing.T) {
 	if !m.Metered() {
 		t.Fatal("examples/proxy.sock: map conns not metered")
 	}
-	var logMu sync.Mutex
-	var log strings.Builder
-	p := &runtime.Proxy{Map: m, Upstream: echoServer(t), DialTimeout: time.Minute, SendBuffer: -1,
-		Logf: func(format string, args ...any) {
-			logMu.Lock()
-			fmt.Fprintf(&log, format+"\n", args...)
-			logMu.Unlock()
-		}}
+	var log proxyLog
+	p := &runtime.Proxy{Map: m, Upstream: echoServer(t), DialTimeout: time.Minute, SendBuffer: -1, Logf: log.logf}
 	p.SetFINWait(time.Millisecond)
 	addr := serve(t, p, listen(t))
 
-	const rounds, clients, size = 3, 16, 4 << 20
-	for round := 0; round < rounds; round++ {
-		var wg sync.WaitGroup
-		errs := make(chan error, clients)
-		for i := 0; i < clients; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					errs <- err
-					return
-				}
-				defer c.Close()
-				errs <- halfCloseRoundTrip(c.(*net.TCPConn), size)
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+	const rounds, n, size = 3, 16, 4 << 20
+	for round := range rounds {
+		for _, err := range runClients(addr, n, func(c *net.TCPConn) error { return probe.HalfCloseEcho(c, size, 2*time.Minute) }) {
 			if err != nil {
 				t.Errorf("round %d: %v", round, err)
 			}
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if strings.Contains(log.String(), "resetting") {
 		t.Errorf("the proxy reset connections whose bytes were on their way:\n%s", log.String())
 	}
@@ -137,39 +130,18 @@ on stream verdict to conns:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logMu sync.Mutex
-	var log strings.Builder
-	p := &runtime.Proxy{Map: m, Upstream: echoServer(t), DialTimeout: time.Minute,
-		Logf: func(format string, args ...any) {
-			logMu.Lock()
-			fmt.Fprintf(&log, format+"\n", args...)
-			logMu.Unlock()
-		}}
-	addr := serve(t, p, listen(t))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// Paired before the bytes arrive, so that the program sees them.
-	// (Stats counts a connection active once it is paired.)
-	for deadline := time.Now().Add(30 * time.Second); p.Stats().Active == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("not paired in 30s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	var log proxyLog
+	p := &runtime.Proxy{Map: m, Upstream: echoServer(t), DialTimeout: time.Minute, Logf: log.logf}
+	c := dialPaired(t, p, serve(t, p, listen(t)))
 	if _, err := c.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	c.(*net.TCPConn).CloseWrite()
+	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	got, err := io.ReadAll(c)
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("client read %q, %v; want a reset", got, err)
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if want := "the program forwarded 0 of the 5 bytes before the FIN"; !strings.Contains(log.String(), want) {
 		t.Errorf("log lacks %q:\n%s", want, log.String())
 	}
