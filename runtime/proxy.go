@@ -31,7 +31,12 @@ import (
 //
 // A client never sees a clean end of stream after missing bytes: when the
 // upstream cannot be dialed, fails or resets, or when Serve stops before
-// a connection ends, the client gets a reset (RST), not a FIN.
+// a connection ends, the client gets a reset (RST), not a FIN. With a
+// program that meters the map (Map.Metered), the proxy also knows what
+// the program forwarded: it waits for redirected bytes however late the
+// kernel sends them, and resets instead of passing a FIN on when the
+// program forwarded fewer bytes than arrived, or more (the kernel
+// repeated some; see forwardFINs).
 type Proxy struct {
 	// Map holds the pairs; it must be a sockhash keyed by u64 cookies.
 	Map *Map
