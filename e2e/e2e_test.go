@@ -130,6 +130,15 @@ func newLineLog(r io.Reader) *lineLog {
 	return l
 }
 
+// waitEOF blocks until every line of the stream is in l.lines.
+func (l *lineLog) waitEOF() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for !l.eof {
+		l.cond.Wait()
+	}
+}
+
 // wait blocks until a line matches re (the process's own readiness
 // signal) or the stream ends.
 func (l *lineLog) wait(re *regexp.Regexp) ([]string, bool) {

@@ -227,6 +227,7 @@ func runLine(t *testing.T, p capProfile, l kernelLine, lo leftovers) lineResult 
 	go func() {
 		err := cmd.Wait()
 		pw.Close()
+		log.waitEOF() // every line in, before the caller reads them
 		done <- err
 	}()
 	_, ready := log.wait(readyRE) // the stream ends at exit at the latest

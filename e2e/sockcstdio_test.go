@@ -42,6 +42,11 @@ func startWithStdio(t *testing.T, env []string, stdin io.Reader, stdout io.Write
 	go func() {
 		err := cmd.Wait()
 		pw.Close()
+		// Wait returns once the scanner has taken the last bytes, not
+		// once it has made them lines: a test that read the log on
+		// exit could miss its last lines (the final stats line, in a
+		// matrix run of TestProxyFaultRefusingUpstream).
+		r.stderr.waitEOF()
 		r.done <- err
 	}()
 	t.Cleanup(func() {
