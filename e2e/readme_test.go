@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -399,37 +396,13 @@ func demoHeaders(t *testing.T, clone string) []string {
 	return heads
 }
 
-// echoRoundTrip sends size random bytes to an echoing address, reads
-// them back and compares them, then half-closes and expects the other
-// side to close too. Plain reads and writes: no splice on sockets that
-// may sit in a sockmap. It half-closes as soon as it has written, while
-// the echo may still be in flight, as exchange (run_test.go) does.
+// echoRoundTrip checks an echo through addr with probe.HalfCloseEcho, as
+// exchange (run_test.go) does, within 30 s of a 10 s dial.
 func echoRoundTrip(addr string, size int) error {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	sent := make([]byte, size)
-	rand.Read(sent)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(sent)
-		if err == nil {
-			err = c.(*net.TCPConn).CloseWrite()
-		}
-		werr <- err
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		return fmt.Errorf("read: %w (after %d bytes)", err, len(got))
-	}
-	if err := <-werr; err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if !bytes.Equal(got, sent) {
-		return fmt.Errorf("sent %d bytes, got %d back, not the same", len(sent), len(got))
-	}
-	return nil
+	return probe.HalfCloseEcho(c.(*net.TCPConn), size, 30*time.Second)
 }

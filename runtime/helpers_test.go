@@ -1,12 +1,6 @@
 package runtime_test
 
 import (
-	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"errors"
-	"fmt"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -100,37 +94,6 @@ func echoServerAt(t *testing.T, addr string) string {
 	return ln.Addr().String()
 }
 
-// roundTrip sends size random bytes on c in chunks while reading the echo
-// back, and checks the SHA-256 of what came back.
-func roundTrip(c net.Conn, size int) error {
-	data := make([]byte, size)
-	if _, err := rand.Read(data); err != nil {
-		return err
-	}
-	want := sha256.Sum256(data)
-	errc := make(chan error, 1)
-	go func() {
-		for off := 0; off < len(data); {
-			n := min(len(data)-off, 64<<10)
-			if _, err := c.Write(data[off : off+n]); err != nil {
-				errc <- fmt.Errorf("write: %w", err)
-				return
-			}
-			off += n
-		}
-		errc <- nil
-	}()
-	h := sha256.New()
-	c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	got, err := io.CopyN(h, c, int64(size))
-	if err != nil {
-		return fmt.Errorf("read back %d of %d bytes: %w", got, size, err)
-	}
-	if err := <-errc; err != nil {
-		return err
-	}
-	if !bytes.Equal(h.Sum(nil), want[:]) {
-		return errors.New("echoed bytes differ from the bytes sent")
-	}
-	return nil
-}
+// roundTrip checks an echo on c with probe.Echo: size random bytes,
+// every one back, within a minute.
+func roundTrip(c net.Conn, size int) error { return probe.Echo(c, size, time.Minute) }
