@@ -43,6 +43,20 @@ func (r *Report) Goals() []Goal {
 	return gs
 }
 
+// appendGoal appends to gs the goal that ratio got meets limit (at least
+// it if atLeast, else at most), measured against detail; nothing when
+// got is NaN (a configuration or workload did not run).
+func appendGoal(gs []Goal, name, target string, got, limit float64, atLeast bool, detail string) []Goal {
+	if math.IsNaN(got) {
+		return gs
+	}
+	met := got <= limit
+	if atLeast {
+		met = got >= limit
+	}
+	return append(gs, Goal{name, target, fmt.Sprintf("%.2fx %s", got, detail), met})
+}
+
 func (d *DataPlane) ran(config string) bool {
 	for _, c := range d.Configs {
 		if c.Name == config {
@@ -77,14 +91,7 @@ const (
 func (d *DataPlane) goals() []Goal {
 	var gs []Goal
 	add := func(name, target string, got, limit float64, atLeast bool, detail string) {
-		if math.IsNaN(got) {
-			return
-		}
-		met := got <= limit
-		if atLeast {
-			met = got >= limit
-		}
-		gs = append(gs, Goal{name, target, fmt.Sprintf("%.2fx %s", got, detail), met})
+		gs = appendGoal(gs, name, target, got, limit, atLeast, detail)
 	}
 	med := func(config string, w Workload, f func(Result) float64) float64 {
 		if !d.ran(config) || !d.has(w) {

@@ -1,9 +1,6 @@
 package bench
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // goals are issue 14's targets for the sockc proxy under unmodified
 // iperf3 and sockperf on loopback: one flow at least 1.2x the best
@@ -18,15 +15,7 @@ func (t *Tools) goals() []Goal {
 	}
 	var gs []Goal
 	add := func(c toolColumn, name, target, against string, base, limit float64) {
-		r := ratio(lo.median(proxy, c), base)
-		if math.IsNaN(r) {
-			return
-		}
-		met := r <= limit
-		if c.high {
-			met = r >= limit
-		}
-		gs = append(gs, Goal{name, target, fmt.Sprintf("%.2fx %s", r, against), met})
+		gs = appendGoal(gs, name, target, ratio(lo.median(proxy, c), base), limit, c.high, against)
 	}
 	vsBest := func(c toolColumn, name string, limit float64) {
 		if best, v := lo.best(c); best != "" {
