@@ -187,8 +187,6 @@ type server struct {
 	// receives a token each time one ends, for the drain.
 	open  int
 	ended chan struct{}
-	// finWait is Proxy.finWait, or the constant.
-	finWait time.Duration
 }
 
 // Serve accepts clients on ln, which must be a TCP listener, until ctx is
@@ -214,7 +212,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &server{p: p, conns: map[int32]*half{}, relays: map[*relayed]bool{}, ended: make(chan struct{}, 1), finWait: cmp.Or(p.finWait, finWait)}
+	s := &server{p: p, conns: map[int32]*half{}, relays: map[*relayed]bool{}, ended: make(chan struct{}, 1)}
 	var err error
 	if s.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("proxy: epoll: %w", err)
@@ -590,7 +588,8 @@ func (s *server) loop(ctx context.Context) error {
 			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin && h.wasReset():
 				s.reset(h, nil)
 			case ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 && !h.fin:
-				h.fin, h.pending, h.since, h.takenAt = true, true, time.Now(), time.Now()
+				now := time.Now()
+				h.fin, h.pending, h.since, h.takenAt = true, true, now, now
 				// RDHUP is level-triggered and stays; keep watching
 				// edge-triggered so that a later reset (ERR) is seen
 				// without waking up for the FIN again.
@@ -693,7 +692,7 @@ func (s *server) forwardFINs() int {
 // as whole.
 func (s *server) wrongBeforeFIN(src *half, done bool, received uint64, outq int, now time.Time) string {
 	if src.gate == nil {
-		if !done && outq == 0 && now.Sub(src.since) > s.finWait {
+		if !done && outq == 0 && now.Sub(src.since) > cmp.Or(s.p.finWait, finWait) {
 			return "bytes before the FIN never reached the other side"
 		}
 		return ""
