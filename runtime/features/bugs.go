@@ -58,6 +58,7 @@ func Bugs() []Bug {
 				{V(6, 13, 0), V(6, 15, 4)},
 			},
 		},
+		unlockedPsockTeardown(),
 		{
 			Name: "splice(2) from a socket in a sockmap blocks",
 			Effect: "a reader that splices (Go's io.Copy between TCP connections, " +
@@ -68,6 +69,32 @@ func Bugs() []Bug {
 			Affected: []Range{{MinSupported(), Version{}}},
 		},
 	}
+}
+
+// unlockedPsockTeardown: before 5.13 the kernel purges a psock's queues
+// without their lock when the psock's last reference goes, while its
+// backlog worker and the verdicts of other sockets may still be using
+// them. Cong Wang's "skmsg: Avoid lock_sock() in sk_psock_backlog()"
+// (5.13) purges under psock->ingress_lock and makes sock_map_close wait
+// for the worker. sockc's kernel matrix met both effects on 5.10.262.
+func unlockedPsockTeardown() Bug {
+	return Bug{
+		Name: "psock torn down without its queue lock (before 5.13)",
+		Effect: "a kernel crash (NULL pointer dereference in sk_psock_drop) when a " +
+			"socket whose psock is busy is deleted from its map, and a WARNING in " +
+			"sock_map_destroy that leaks the socket when a reader of held bytes " +
+			"races its close; sockc deletes no busy socket and refuses --flow-control here",
+		Fix:      "\"skmsg: Avoid lock_sock() in sk_psock_backlog()\" in 5.13; not in 5.10's stable series",
+		Affected: []Range{{MinSupported(), V(5, 13, 0)}},
+	}
+}
+
+// HasUnlockedPsockTeardown reports whether kernel k is known to have the
+// bug of unlockedPsockTeardown: what makes the proxy's flow control, and
+// a delete from a map of a socket in use, unsafe there.
+func HasUnlockedPsockTeardown(k Kernel) bool {
+	st := status(unlockedPsockTeardown(), k)
+	return st.Known && st.Affected
 }
 
 // affects reports whether v is in one of the bug's affected ranges.
@@ -104,21 +131,25 @@ func (b BugStatus) String() string {
 func KnownBugs(k Kernel) []BugStatus {
 	var out []BugStatus
 	for _, b := range Bugs() {
-		st := BugStatus{Bug: b, Known: true, Affected: b.affects(k.Version)}
-		// Without the upstream patch level only an open range (no fix
-		// anywhere) or a whole release series in or out can tell; a
-		// kernel that backports fixes (and bugs) says nothing but the
-		// former.
-		switch {
-		case openFor(b, k.Version):
-		case k.Backports:
-			st.Known = false
-		case !k.PatchKnown && !seriesDecides(b, k.Version):
-			st.Known = false
-		}
-		out = append(out, st)
+		out = append(out, status(b, k))
 	}
 	return out
+}
+
+// status says whether kernel k has bug b.
+func status(b Bug, k Kernel) BugStatus {
+	st := BugStatus{Bug: b, Known: true, Affected: b.affects(k.Version)}
+	// Without the upstream patch level only an open range (no fix
+	// anywhere) or a whole release series in or out can tell; a kernel
+	// that backports fixes (and bugs) says nothing but the former.
+	switch {
+	case openFor(b, k.Version):
+	case k.Backports:
+		st.Known = false
+	case !k.PatchKnown && !seriesDecides(b, k.Version):
+		st.Known = false
+	}
+	return st
 }
 
 // openFor reports whether v is in a range that no release closes.

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -47,39 +48,39 @@ func kernel(t *testing.T, release, build string) Kernel {
 }
 
 func TestKnownBugs(t *testing.T) {
-	type want struct{ cve, eagain, splice string }
+	type want struct{ cve, eagain, teardown, splice string }
 	tests := []struct {
 		release, build string
 		want           want
 	}{
 		// 5.10 never had the two regressions; splice is broken everywhere.
-		{"5.10.0-46-amd64", "Debian 5.10.262-1 (x)", want{"fixed", "fixed", "affected"}},
-		{"5.15.189", "", want{"affected", "fixed", "affected"}},
-		{"5.15.190", "", want{"fixed", "fixed", "affected"}},
-		{"5.15.185", "", want{"fixed", "affected", "affected"}},
-		{"6.1.53", "", want{"fixed", "affected", "affected"}},
-		{"6.1.54", "", want{"affected", "affected", "affected"}},
-		{"6.1.141", "", want{"affected", "affected", "affected"}},
-		{"6.1.142", "", want{"fixed", "fixed", "affected"}},
-		{"6.6.94", "", want{"fixed", "affected", "affected"}},
-		{"6.12.34", "", want{"fixed", "affected", "affected"}},
-		{"6.12.35", "", want{"fixed", "fixed", "affected"}},
-		{"6.14.11", "", want{"affected", "affected", "affected"}},
-		{"6.15.3", "", want{"fixed", "affected", "affected"}},
-		{"6.16.0", "", want{"fixed", "fixed", "affected"}},
-		{"6.18.44-fc-v1252", "", want{"fixed", "fixed", "affected"}},
+		{"5.10.0-46-amd64", "Debian 5.10.262-1 (x)", want{"fixed", "fixed", "affected", "affected"}},
+		{"5.15.189", "", want{"affected", "fixed", "fixed", "affected"}},
+		{"5.15.190", "", want{"fixed", "fixed", "fixed", "affected"}},
+		{"5.15.185", "", want{"fixed", "affected", "fixed", "affected"}},
+		{"6.1.53", "", want{"fixed", "affected", "fixed", "affected"}},
+		{"6.1.54", "", want{"affected", "affected", "fixed", "affected"}},
+		{"6.1.141", "", want{"affected", "affected", "fixed", "affected"}},
+		{"6.1.142", "", want{"fixed", "fixed", "fixed", "affected"}},
+		{"6.6.94", "", want{"fixed", "affected", "fixed", "affected"}},
+		{"6.12.34", "", want{"fixed", "affected", "fixed", "affected"}},
+		{"6.12.35", "", want{"fixed", "fixed", "fixed", "affected"}},
+		{"6.14.11", "", want{"affected", "affected", "fixed", "affected"}},
+		{"6.15.3", "", want{"fixed", "affected", "fixed", "affected"}},
+		{"6.16.0", "", want{"fixed", "fixed", "fixed", "affected"}},
+		{"6.18.44-fc-v1252", "", want{"fixed", "fixed", "fixed", "affected"}},
 		// Patch level unknown: a series wholly in or out still tells.
-		{"6.1.0-57-amd64", "#1 SMP", want{"unknown", "unknown", "affected"}},
-		{"6.10.0-1-amd64", "#1 SMP", want{"affected", "affected", "affected"}},
-		{"5.10.0-1-amd64", "#1 SMP", want{"fixed", "fixed", "affected"}},
+		{"6.1.0-57-amd64", "#1 SMP", want{"unknown", "unknown", "fixed", "affected"}},
+		{"6.10.0-1-amd64", "#1 SMP", want{"affected", "affected", "fixed", "affected"}},
+		{"5.10.0-1-amd64", "#1 SMP", want{"fixed", "fixed", "affected", "affected"}},
 		// RHEL backports: only the bug no release fixed can be told.
-		{"5.14.0-427.el9.x86_64", "", want{"unknown", "unknown", "affected"}},
+		{"5.14.0-427.el9.x86_64", "", want{"unknown", "unknown", "unknown", "affected"}},
 	}
 	for _, c := range tests {
 		t.Run(c.release, func(t *testing.T) {
 			bugs := KnownBugs(kernel(t, c.release, c.build))
-			if len(bugs) != 3 {
-				t.Fatalf("%d bugs, want 3", len(bugs))
+			if len(bugs) != 4 {
+				t.Fatalf("%d bugs, want 4", len(bugs))
 			}
 			var got []string
 			for _, b := range bugs {
@@ -92,8 +93,11 @@ func TestKnownBugs(t *testing.T) {
 					got = append(got, "fixed")
 				}
 			}
-			if w := []string{c.want.cve, c.want.eagain, c.want.splice}; got[0] != w[0] || got[1] != w[1] || got[2] != w[2] {
-				t.Fatalf("CVE-2025-38165, EAGAIN, splice: %v, want %v", got, w)
+			if w := []string{c.want.cve, c.want.eagain, c.want.teardown, c.want.splice}; !slices.Equal(got, w) {
+				t.Fatalf("CVE-2025-38165, EAGAIN, psock teardown, splice: %v, want %v", got, w)
+			}
+			if got, want := HasUnlockedPsockTeardown(kernel(t, c.release, c.build)), c.want.teardown == "affected"; got != want {
+				t.Fatalf("HasUnlockedPsockTeardown = %v, want %v", got, want)
 			}
 		})
 	}
