@@ -187,20 +187,6 @@ func (m *Map) Pair(a, b syscall.Conn) error {
 	return nil
 }
 
-// Unpair removes the pair of the sockets with cookies a and b made by
-// Pair. (Closing a socket removes it from every map by itself.)
-func (m *Map) Unpair(a, b uint64) error {
-	errs := []error{m.DeleteKey(keyU64(a)), m.DeleteKey(keyU64(b))}
-	if m.peers != nil {
-		for _, k := range []uint64{a, b} {
-			if err := deleteEntry(m.peers, keyU64(k)); err != nil {
-				errs = append(errs, fmt.Errorf("delete from the peers of map %s: %w", m.name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 func keyU64(v uint64) []byte {
 	k, _ := keys.ScalarU64.Encode(v)
 	return k
