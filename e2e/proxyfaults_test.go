@@ -16,6 +16,7 @@ import (
 
 	"github.com/sockc/sockc/bench"
 	"github.com/sockc/sockc/internal/kerneltest"
+	"github.com/sockc/sockc/runtime/features"
 )
 
 // The proxy under faults: upstreams that refuse, reset at once or in the
@@ -289,7 +290,46 @@ func TestProxyFaultUpstreamNeverReads(t *testing.T) {
 // buffers on the way and the flow window, however much they have to
 // send, and every byte still arrives once the upstream reads.
 func TestProxyFlowControlUpstreamNeverReads(t *testing.T) {
+	kerneltest.Require(t)
+	if k := runningKernel(t); features.HasUnlockedPsockTeardown(k) {
+		t.Skipf("Linux %s: sockc refuses --flow-control here (TestProxyFlowControlRefusedOnOldKernel checks it)", k.Version.Short())
+	}
 	upstreamNeverReads(t, true)
+}
+
+// TestProxyFlowControlRefusedOnOldKernel: on a kernel that tears a psock
+// down without the lock of its queues (5.10), `sockc run --proxy
+// --flow-control` exits 1 with one line naming the reason, before it
+// proxies anything, and leaves nothing behind.
+func TestProxyFlowControlRefusedOnOldKernel(t *testing.T) {
+	kerneltest.Require(t)
+	k := runningKernel(t)
+	if !features.HasUnlockedPsockTeardown(k) {
+		t.Skipf("Linux %s tears psocks down under their lock: --flow-control is allowed (TestProxyFlowControlUpstreamNeverReads runs it)", k.Version.Short())
+	}
+	base := kerneltest.Snapshot(t, "conns")
+	out, err := timed(t, time.Minute, sockcBin, "run", "../examples/proxy.sock", "--proxy", "127.0.0.1:0=127.0.0.1:1", "--flow-control").CombinedOutput()
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("exit status %d, want 1:\n%s", code, out)
+	}
+	last := strings.TrimSpace(string(out))
+	if i := strings.LastIndex(last, "\n"); i >= 0 {
+		last = last[i+1:]
+	}
+	if !strings.HasPrefix(last, "sockc: run: --flow-control: flow control needs Linux 5.13 or later") {
+		t.Errorf("the last line does not give the reason:\n%s", out)
+	}
+	base.AwaitGone(t)
+}
+
+// runningKernel describes the kernel the test runs on.
+func runningKernel(t *testing.T) features.Kernel {
+	t.Helper()
+	k, err := features.Running()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // flowBound is what --flow-control lets the kernel hold for one stalled

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/runtime/features"
 )
 
 // Flow control of paired sockets.
@@ -47,6 +49,28 @@ const (
 	// its pair still stands.
 	relayPoll = 50 * time.Millisecond
 )
+
+// CheckFlowControl says why the proxy cannot bound what the kernel
+// queues for the pairs of map m on this kernel, or returns nil. The
+// program must meter m, and the kernel must tear a psock down under the
+// lock of its queues: on Linux 5.10, which does not
+// (features.HasUnlockedPsockTeardown), the relay of held bytes, reading
+// a socket's psock queue as the pair closed, made the kernel warn in
+// sock_map_destroy and leak the socket once in every boot of the kernel
+// matrix that ran runtime's TestProxyStalledMemory.
+func CheckFlowControl(m *Map) error {
+	if !m.Metered() {
+		return fmt.Errorf("flow control: the program does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", m.Name())
+	}
+	k, err := features.Running()
+	if err != nil {
+		return fmt.Errorf("flow control: %w", err)
+	}
+	if features.HasUnlockedPsockTeardown(k) {
+		return fmt.Errorf("flow control needs Linux 5.13 or later: Linux %s tears a socket's psock down without the lock of its queues, and the relay of held bytes races that teardown (a kernel WARNING, a socket leaked; `sockc doctor` lists the bug)", k.Version.Short())
+	}
+	return nil
+}
 
 // gate is the flow control of the bytes that arrive on one socket of a
 // pair, on their way to its peer.

@@ -16,8 +16,10 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/lang/keys"
 	"github.com/sockc/sockc/runtime"
+	"github.com/sockc/sockc/runtime/features"
 )
 
 // patternWriter writes byte i of a stream as byte(i % 251), counting what
@@ -86,6 +88,7 @@ func readPattern(c net.Conn) (int64, error) {
 // before flow control). When the upstream reads again, every byte
 // arrives, in order, and the stream ends where the client ended it.
 func TestProxyStalledUpstreamBounded(t *testing.T) {
+	requireSafeFlowControl(t)
 	up := listen(t)
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -165,6 +168,7 @@ func TestProxyStalledUpstreamBounded(t *testing.T) {
 // the send buffer and the two receive buffers. docs/reliability.md has
 // the figures; SOCKC_STALLED_CONNS=100 adds its 100.
 func TestProxyStalledMemory(t *testing.T) {
+	requireSafeFlowControl(t)
 	counts := []int{1, 10}
 	if v, err := strconv.Atoi(os.Getenv("SOCKC_STALLED_CONNS")); err == nil && v > 0 {
 		// docs/reliability.md's 100: too much memory for CI's guests.
@@ -285,5 +289,43 @@ func TestProxyFlowControlNeedsMeteredMap(t *testing.T) {
 	err = p.Serve(t.Context(), listen(t))
 	if err == nil || !strings.Contains(err.Error(), "does not meter map plain") {
 		t.Fatalf("Serve with FlowControl over an unmetered map: %v, want a refusal", err)
+	}
+}
+
+// requireSafeFlowControl skips a test of flow control on a kernel where
+// the proxy refuses it (runtime.CheckFlowControl), after the kernel
+// tests' own requirements.
+func requireSafeFlowControl(t *testing.T) {
+	t.Helper()
+	kerneltest.Require(t)
+	k, err := features.Running()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if features.HasUnlockedPsockTeardown(k) {
+		t.Skipf("Linux %s: the proxy refuses flow control here (TestProxyFlowControlRefusedOnOldKernel checks it)", k.Version.Short())
+	}
+}
+
+// TestProxyFlowControlRefusedOnOldKernel: on a kernel that tears a
+// psock down without the lock of its queues (5.10), Serve refuses
+// FlowControl with the reason, before it takes a client.
+func TestProxyFlowControlRefusedOnOldKernel(t *testing.T) {
+	rt := loadProxyExample(t)
+	k, err := features.Running()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !features.HasUnlockedPsockTeardown(k) {
+		t.Skipf("Linux %s tears psocks down under their lock: flow control is allowed, and the other flow-control tests run", k.Version.Short())
+	}
+	m, err := rt.Map("conns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &runtime.Proxy{Map: m, Upstream: "127.0.0.1:1", FlowControl: true}
+	err = p.Serve(t.Context(), listen(t))
+	if err == nil || !strings.Contains(err.Error(), "flow control needs Linux 5.13 or later") {
+		t.Fatalf("Serve with FlowControl on Linux %s: %v, want a refusal naming 5.13", k.Version.Short(), err)
 	}
 }

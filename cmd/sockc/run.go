@@ -124,7 +124,7 @@ stderr.`,
 	fl.DurationVar(&f.stats, "stats", 0, "print one line of statistics every `DURATION`")
 	fl.DurationVar(&f.drain, "drain", 10*time.Second, "on SIGINT or SIGTERM, let open --proxy and --accept connections finish for up to `DURATION`, then reset the rest (a second signal resets them at once)")
 	fl.IntVar(&f.sndbuf, "send-buffer", runtime.DefaultSendBuffer, "give each --proxy and --accept socket a send buffer of `BYTES` (the kernel doubles it; 0 leaves it to the kernel's autotuning, which slows one fast flow to a third: see docs/benchmarks.md)")
-	fl.BoolVar(&f.flowControl, "flow-control", false, "bound what the kernel queues for a --proxy or --accept peer that reads slowly or not at all, as a proxy in user space would (off by default: it slows an echo that is bulk both ways; see docs/reliability.md)")
+	fl.BoolVar(&f.flowControl, "flow-control", false, "bound what the kernel queues for a --proxy or --accept peer that reads slowly or not at all, as a proxy in user space would (off by default: it slows an echo that is bulk both ways; needs Linux 5.13 or later; see docs/reliability.md)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "say what happens")
 	return cmd
 }
@@ -266,8 +266,13 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 		if err != nil {
 			return &exitError{code: exitInput, msg: err.Error()}
 		}
-		if f.flowControl && !m.Metered() {
-			return &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
+		if f.flowControl {
+			if !m.Metered() {
+				return &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
+			}
+			if err := runtime.CheckFlowControl(m); err != nil {
+				return &exitError{code: exitInput, msg: "run: --flow-control: " + err.Error()}
+			}
 		}
 		for _, sp := range specs {
 			ln, err := sp.listener()
