@@ -14,8 +14,11 @@ build:
 	$(GO) mod download
 	$(GO) build -o bin/sockc ./cmd/sockc
 
+# The runtime runs a second time under the race detector: the proxy's
+# accept loop, event loop and relays share state across goroutines.
 test: vet fmt-check
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./runtime/...
 
 vet:
 	$(GO) vet ./...

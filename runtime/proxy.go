@@ -44,7 +44,7 @@ type Proxy struct {
 	// an IPv6 host in brackets ([::1]:80), of either family whatever
 	// the client's; empty for echo.
 	Upstream string
-	// DialTimeout bounds the upstream connect (default 5s).
+	// DialTimeout bounds the upstream connect (0: defaultDialTimeout).
 	DialTimeout time.Duration
 	// Drain is how long Serve lets open connections finish once its
 	// context is done (it stops accepting at once); those still open
@@ -111,6 +111,10 @@ func (p *Proxy) Stats() ProxyStats {
 // is a limit, not an allocation: a socket holds that much only when its
 // peer stops reading, and it is counted in tcp_mem like any other.
 const DefaultSendBuffer = 8 << 20
+
+// defaultDialTimeout bounds an upstream connect when Proxy.DialTimeout
+// is 0.
+const defaultDialTimeout = 5 * time.Second
 
 // setSendBuffer applies SendBuffer to a socket.
 func (p *Proxy) setSendBuffer(fd int) error {
@@ -208,9 +212,6 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		if _, _, err := net.SplitHostPort(p.Upstream); err != nil {
 			return fmt.Errorf("proxy: upstream: %w", err)
 		}
-	}
-	if p.DialTimeout == 0 {
-		p.DialTimeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -372,7 +373,9 @@ func (s *server) connect(ctx context.Context, client *net.TCPConn) {
 	p := s.p
 	up := client
 	if p.Upstream != "" {
-		d := net.Dialer{Timeout: p.DialTimeout}
+		// Read here, not defaulted into p by Serve: one Proxy may serve
+		// several listeners at once.
+		d := net.Dialer{Timeout: cmp.Or(p.DialTimeout, defaultDialTimeout)}
 		c, err := d.DialContext(ctx, "tcp", p.Upstream)
 		if err != nil {
 			p.failedDials.Add(1)

@@ -273,3 +273,24 @@ func TestProxyEarlyHalfClose(t *testing.T) {
 	}
 	t.Logf("stats: %+v", p.Stats())
 }
+
+// TestProxyServesTwoListeners: one Proxy, as documented, serves two
+// listeners at once, with its DialTimeout left at zero (the default).
+// Under `go test -race` (make test) it fails if Serve writes to the
+// Proxy: both calls would write it concurrently.
+func TestProxyServesTwoListeners(t *testing.T) {
+	rt := loadProxyExample(t)
+	m, err := rt.Map("conns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &runtime.Proxy{Map: m, Upstream: echoServer(t), Logf: t.Logf}
+	addrs := []string{serve(t, p, listen(t)), serve(t, p, listen(t))}
+	for _, addr := range addrs {
+		for _, err := range runClients(addr, 4, func(c *net.TCPConn) error { return roundTrip(c, 1<<20) }) {
+			if err != nil {
+				t.Errorf("through %s: %v", addr, err)
+			}
+		}
+	}
+}
