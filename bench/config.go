@@ -66,20 +66,23 @@ func (e *Env) host() string { return cmp.Or(e.Host, "127.0.0.1") }
 // command is argv run where the peers run.
 func (e *Env) command(argv ...string) []string { return netns.Enter(e.Netns, argv...) }
 
-// Configs are every configuration, in the order of the tables.
-var Configs = []Config{
-	{Name: "direct", Role: Baseline},
-	{Name: "go read/write", Role: UserProxy, start: goProxy(ReadWrite)},
-	{Name: "go io.Copy", Role: UserProxy, start: goProxy(Copy)},
-	{Name: "haproxy", Role: UserProxy, Needs: "haproxy", start: startHAProxy},
-	{Name: "socat", Role: UserProxy, Needs: "socat", start: startSocat},
-	SockcProxyProgram("sockc proxy", ""),
-	{
-		Name: "sockc bypass", Role: SockcBypass,
-		wrap: func(env *Env, argv []string) []string {
-			return append([]string{env.Sockc, "run", filepath.Join(env.Examples, "bypass.sock"), "--"}, argv...)
+// Configs returns every configuration, in the order of the tables, in a
+// new slice the caller may change.
+func Configs() []Config {
+	return []Config{
+		{Name: "direct", Role: Baseline},
+		{Name: "go read/write", Role: UserProxy, start: goProxy(ReadWrite)},
+		{Name: "go io.Copy", Role: UserProxy, start: goProxy(Copy)},
+		{Name: "haproxy", Role: UserProxy, Needs: "haproxy", start: startHAProxy},
+		{Name: "socat", Role: UserProxy, Needs: "socat", start: startSocat},
+		SockcProxyProgram("sockc proxy", ""),
+		{
+			Name: "sockc bypass", Role: SockcBypass,
+			wrap: func(env *Env, argv []string) []string {
+				return append([]string{env.Sockc, "run", filepath.Join(env.Examples, "bypass.sock"), "--"}, argv...)
+			},
 		},
-	},
+	}
 }
 
 var listeningLine = regexp.MustCompile(`^listening on (\S+)$`)

@@ -133,14 +133,15 @@ func RunDataPlane(ctx context.Context, o Options) (*DataPlane, error) {
 // selectConfigs returns the configurations o names (all if none), and
 // its extra ones, in table order.
 func (o *Options) selectConfigs() ([]Config, error) {
+	all := Configs()
 	for _, name := range o.Configs {
-		if !slices.ContainsFunc(Configs, func(c Config) bool { return c.Name == name }) {
+		if !slices.ContainsFunc(all, func(c Config) bool { return c.Name == name }) {
 			return nil, fmt.Errorf("benchmark: no configuration %q", name)
 		}
 	}
 	var selected []Config
-	for i, c := range append(slices.Clone(Configs), o.Extra...) {
-		extra := i >= len(Configs) // always runs
+	for i, c := range append(all, o.Extra...) {
+		extra := i >= len(all) // always runs
 		if extra || len(o.Configs) == 0 || slices.Contains(o.Configs, c.Name) {
 			selected = append(selected, c)
 		}

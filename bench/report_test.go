@@ -18,14 +18,14 @@ func configsNamed(t *testing.T, names ...string) []Config {
 	var cs []Config
 	for _, n := range names {
 		found := false
-		for _, c := range Configs {
+		for _, c := range Configs() {
 			if c.Name == n {
 				cs = append(cs, c)
 				found = true
 			}
 		}
 		if !found {
-			t.Fatalf("no configuration %q in Configs", n)
+			t.Fatalf("no configuration %q in Configs()", n)
 		}
 	}
 	return cs

@@ -38,23 +38,28 @@ type ToolTest struct {
 	Args []string // the client's arguments besides address, port and time
 }
 
-// ToolTests are the tools section's tests, in the order of the tables.
-var ToolTests = []ToolTest{
-	{"1 flow", "iperf3", nil},
-	{"4 flows", "iperf3", []string{"-P", "4"}},
-	{"16 flows", "iperf3", []string{"-P", "16"}},
-	{"ping-pong 64 B", "sockperf", []string{"-m", "64"}},
-	{"ping-pong 16 KiB", "sockperf", []string{"-m", "16384"}},
+// ToolTests returns the tools section's tests, in the order of the
+// tables; each call builds them anew (their Args too), so the caller may
+// change them.
+func ToolTests() []ToolTest {
+	return []ToolTest{
+		{"1 flow", "iperf3", nil},
+		{"4 flows", "iperf3", []string{"-P", "4"}},
+		{"16 flows", "iperf3", []string{"-P", "16"}},
+		{"ping-pong 64 B", "sockperf", []string{"-m", "64"}},
+		{"ping-pong 16 KiB", "sockperf", []string{"-m", "16384"}},
+	}
 }
 
 // ToolTestNamed returns the tool test of a name, as in the tables
 // ("16 flows", "ping-pong 64 B").
 func ToolTestNamed(name string) (ToolTest, bool) {
-	i := slices.IndexFunc(ToolTests, func(t ToolTest) bool { return t.Name == name })
+	tests := ToolTests()
+	i := slices.IndexFunc(tests, func(t ToolTest) bool { return t.Name == name })
 	if i < 0 {
 		return ToolTest{}, false
 	}
-	return ToolTests[i], true
+	return tests[i], true
 }
 
 // Tools is the outcome of the tools section.
@@ -129,7 +134,7 @@ func RunTools(ctx context.Context, o Options) (_ *Tools, err error) {
 	}
 	tests := o.ToolTests
 	if len(tests) == 0 {
-		tests = ToolTests
+		tests = ToolTests()
 	}
 	var tools []Config
 	for _, t := range tests {

@@ -93,7 +93,7 @@ func testTools(t *testing.T) *Tools {
 		"direct": {10, 12}, "go io.Copy": {30, 30}, "haproxy": {25, 27}, "sockc proxy": {20, 20}, "sockc bypass": {6, 8},
 	}
 	for round := 1; round <= 2; round++ {
-		for _, test := range ToolTests {
+		for _, test := range ToolTests() {
 			for _, c := range tt.Configs {
 				m := ToolMeasurement{Config: c.Name, Test: test.Name, Round: round, Segments: -1}
 				if c.Name == "sockc bypass" {
@@ -273,7 +273,7 @@ func TestToolInsideCountsSegments(t *testing.T) {
 	}
 	o := &Options{Env: Env{TempDir: t.TempDir()}}
 	c := Config{Name: "no bypass", Role: SockcBypass, wrap: func(_ *Env, argv []string) []string { return argv }}
-	m := o.measureTool(context.Background(), c, ToolTests[0], 1, onLoopback)
+	m := o.measureTool(context.Background(), c, ToolTests()[0], 1, onLoopback)
 	if m.Err != "" || m.Gbits <= 0 {
 		t.Fatalf("iperf3 inside: %+v", m)
 	}

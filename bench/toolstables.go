@@ -21,7 +21,7 @@ type toolColumn struct {
 // iperf3Columns are the throughput table's: one per iperf3 test that ran.
 func (t *Tools) iperf3Columns() []toolColumn {
 	var cs []toolColumn
-	for _, test := range ToolTests {
+	for _, test := range ToolTests() {
 		if test.Tool == "iperf3" && t.ran(test.Name) {
 			cs = append(cs, toolColumn{test.Name, "iperf3 " + test.Name, func(m ToolMeasurement) float64 { return m.Gbits }, "%.1f", true})
 		}
@@ -172,7 +172,7 @@ func (t *Tools) writeTables(b *strings.Builder, where string) {
 		t.table(b, cols)
 		ratioCols = append(ratioCols, cols...)
 	}
-	for _, test := range ToolTests {
+	for _, test := range ToolTests() {
 		if test.Tool != "sockperf" || !t.ran(test.Name) {
 			continue
 		}
@@ -295,7 +295,7 @@ func (t *Tools) notes(b *strings.Builder) {
 		}
 	}
 	for _, cfg := range t.Configs {
-		for _, test := range ToolTests {
+		for _, test := range ToolTests() {
 			var rounds []string
 			errs := map[string][]string{}
 			for _, m := range t.of(cfg.Name, test.Name) {

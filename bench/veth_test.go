@@ -113,7 +113,8 @@ func TestPlaces(t *testing.T) {
 	if !onLoopback.runs(bypass) || veth.runs(bypass) || !veth.runs(direct) || !veth.runs(haproxy) {
 		t.Error("over veth, every configuration but the bypass runs; on loopback, all")
 	}
-	iperf3, sockperf := ToolTests[0], ToolTests[len(ToolTests)-1]
+	tests := ToolTests()
+	iperf3, sockperf := tests[0], tests[len(tests)-1]
 	if !veth.countsGRO(proxy, iperf3) || veth.countsGRO(proxy, sockperf) || veth.countsGRO(haproxy, iperf3) || onLoopback.countsGRO(proxy, iperf3) {
 		t.Error("GRO is counted for iperf3 through the sockc proxy over veth only")
 	}
@@ -165,7 +166,7 @@ func TestVethDirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &Options{Env: Env{TempDir: t.TempDir()}}
-	m := o.measureTool(context.Background(), configsNamed(t, "direct")[0], ToolTests[0], 1, pl)
+	m := o.measureTool(context.Background(), configsNamed(t, "direct")[0], ToolTests()[0], 1, pl)
 	if m.Err != "" || m.Gbits <= 0 || m.Sent <= 0 {
 		t.Fatalf("iperf3 over veth: %+v", m)
 	}

@@ -34,7 +34,7 @@ func (v *VethTopology) writeMarkdown(b *strings.Builder) {
 // on; medians over the rounds.
 func (t *Tools) writeGRO(b *strings.Builder, mtu int) {
 	var parts []string
-	for _, test := range ToolTests {
+	for _, test := range ToolTests() {
 		var frames, bytes []float64
 		for _, m := range t.Measurements {
 			if m.Test == test.Name && m.Err == "" && m.Skbs > 0 {

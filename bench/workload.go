@@ -56,20 +56,23 @@ func sizeName(n int) string {
 // connectMessage is the size of the one exchange of a Connect workload.
 const connectMessage = 64
 
-// FullWorkloads are the workloads of `make bench`.
-var FullWorkloads = []Workload{
-	{Kind: Bulk, Flows: 1, Size: 4 << 10},
-	{Kind: Bulk, Flows: 1, Size: 64 << 10},
-	{Kind: Bulk, Flows: 8, Size: 4 << 10},
-	{Kind: Bulk, Flows: 8, Size: 64 << 10},
-	{Kind: PingPong, Size: 64},
-	{Kind: PingPong, Size: 16 << 10},
-	{Kind: Connect},
+// FullWorkloads returns the workloads of `make bench`, in a new slice the
+// caller may change.
+func FullWorkloads() []Workload {
+	return []Workload{
+		{Kind: Bulk, Flows: 1, Size: 4 << 10},
+		{Kind: Bulk, Flows: 1, Size: 64 << 10},
+		{Kind: Bulk, Flows: 8, Size: 4 << 10},
+		{Kind: Bulk, Flows: 8, Size: 64 << 10},
+		{Kind: PingPong, Size: 64},
+		{Kind: PingPong, Size: 16 << 10},
+		{Kind: Connect},
+	}
 }
 
 // WorkloadNamed finds a workload of FullWorkloads by its Name.
 func WorkloadNamed(name string) (Workload, bool) {
-	for _, w := range FullWorkloads {
+	for _, w := range FullWorkloads() {
 		if w.Name() == name {
 			return w, true
 		}
@@ -77,12 +80,15 @@ func WorkloadNamed(name string) (Workload, bool) {
 	return Workload{}, false
 }
 
-// QuickWorkloads are the workloads of `make bench-quick`: one of each kind.
-var QuickWorkloads = []Workload{
-	{Kind: Bulk, Flows: 1, Size: 64 << 10},
-	{Kind: Bulk, Flows: 8, Size: 64 << 10},
-	{Kind: PingPong, Size: 64},
-	{Kind: Connect},
+// QuickWorkloads returns the workloads of `make bench-quick`, one of each
+// kind, in a new slice the caller may change.
+func QuickWorkloads() []Workload {
+	return []Workload{
+		{Kind: Bulk, Flows: 1, Size: 64 << 10},
+		{Kind: Bulk, Flows: 8, Size: 64 << 10},
+		{Kind: PingPong, Size: 64},
+		{Kind: Connect},
+	}
 }
 
 // Result is what one run of one workload measured. Every byte counted in

@@ -161,7 +161,7 @@ func grammarWords(g *grammar) []string {
 func TestGrammarKeywords(t *testing.T) {
 	g := loadGrammar(t)
 	matched := 0
-	for _, kw := range scanner.Keywords {
+	for _, kw := range scanner.Keywords() {
 		if spans := g.tokenize(kw); exact(spans, 0, len(kw), keywordScopes...) {
 			matched++
 		} else {
@@ -173,13 +173,13 @@ func TestGrammarKeywords(t *testing.T) {
 			t.Errorf("%q has a keyword scope but is not a keyword of lang/scanner", w)
 		}
 	}
-	t.Logf("editors: keywords matched by the grammar: %d (of %d)", matched, len(scanner.Keywords))
+	t.Logf("editors: keywords matched by the grammar: %d (of %d)", matched, len(scanner.Keywords()))
 
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("the %d keywords", len(scanner.Keywords)); !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
+	if want := fmt.Sprintf("the %d keywords", len(scanner.Keywords())); !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
 		t.Errorf("editors/README.md should say the grammar scopes %q", want)
 	}
 }
@@ -189,7 +189,7 @@ func TestGrammarKeywords(t *testing.T) {
 func TestGrammarFields(t *testing.T) {
 	g := loadGrammar(t)
 	isField := map[string]bool{}
-	for _, f := range hook.FieldNames {
+	for _, f := range hook.FieldNames() {
 		isField[f] = true
 		line := "if " + f + " == 1: drop"
 		if spans := g.tokenize(line); !exact(spans, 3, 3+len(f), fieldScope) {
@@ -207,7 +207,7 @@ func TestGrammarFields(t *testing.T) {
 // header, have the hook scope.
 func TestGrammarHooks(t *testing.T) {
 	g := loadGrammar(t)
-	for _, k := range hook.Kinds {
+	for _, k := range hook.Kinds() {
 		line := "on " + k.String() + " to m: pass"
 		if k.Sockops() {
 			line = "on " + k.String() + ": count c"

@@ -167,7 +167,7 @@ func TestGrammarTokenizesSources(t *testing.T) {
 }
 
 func isField(s string) bool {
-	for _, f := range hook.FieldNames {
+	for _, f := range hook.FieldNames() {
 		if f == s {
 			return true
 		}

@@ -66,7 +66,7 @@ on msg to flows: redirect key(remote_ip4, remote_port, local_ip4, local_port) in
 // Map.Attach, and a socket put in with PutRaw.
 func TestStandaloneMap(t *testing.T) {
 	kerneltest.Require(t)
-	socks, err := runtime.NewMap("standalone", ebpf.SockMap, keys.ScalarU32, 2)
+	socks, err := runtime.NewMap("standalone", ebpf.SockMap, keys.ScalarU32(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

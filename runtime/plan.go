@@ -100,7 +100,7 @@ func firstOr(s []string, def string) string {
 
 // hookOf names the hook of an attach type for messages.
 func hookOf(t ebpf.AttachType) string {
-	for _, k := range hook.Kinds {
+	for _, k := range hook.Kinds() {
 		if k.AttachType() == t && !k.Sockops() {
 			return "on " + k.String()
 		}

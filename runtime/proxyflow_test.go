@@ -277,7 +277,7 @@ func TestProxyFlowControlNeedsMeteredMap(t *testing.T) {
 	if !metered.Metered() {
 		t.Fatal("map conns of examples/proxy.sock: Metered() = false, want true")
 	}
-	plain, err := runtime.NewMap("plain", ebpf.SockHash, keys.ScalarU64, 4)
+	plain, err := runtime.NewMap("plain", ebpf.SockHash, keys.ScalarU64(), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,9 +30,9 @@ type Map struct {
 func rawLayout(m *ebpf.Map) keys.Layout {
 	switch m.KeySize() {
 	case 4:
-		return keys.ScalarU32
+		return keys.ScalarU32()
 	case 8:
-		return keys.ScalarU64
+		return keys.ScalarU64()
 	}
 	return keys.Layout{}
 }
@@ -188,7 +188,7 @@ func (m *Map) Pair(a, b syscall.Conn) error {
 }
 
 func keyU64(v uint64) []byte {
-	k, _ := keys.ScalarU64.Encode(v)
+	k, _ := keys.ScalarU64().Encode(v)
 	return k
 }
 

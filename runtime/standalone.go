@@ -22,7 +22,7 @@ func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (
 	}
 	_ = rlimit.RemoveMemlock() // see Load
 	switch {
-	case typ == ebpf.SockMap && !key.Equal(keys.ScalarU32):
+	case typ == ebpf.SockMap && !key.Equal(keys.ScalarU32()):
 		return nil, fmt.Errorf("map %s: a sockmap is indexed by u32", name)
 	case typ != ebpf.SockMap && typ != ebpf.SockHash:
 		return nil, fmt.Errorf("map %s: want a sockmap or sockhash, not %s", name, typ)

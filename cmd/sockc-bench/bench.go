@@ -66,13 +66,13 @@ func runBench(args []string) error {
 		Env:       bench.Env{Sockc: sockcPath, Self: self, Examples: *examples},
 		Rounds:    *rounds,
 		Duration:  *duration,
-		Workloads: bench.FullWorkloads,
+		Workloads: bench.FullWorkloads(),
 		Install:   *install,
 		Veth:      *veth,
 		Log:       os.Stderr,
 	}
 	if *quick {
-		o.Workloads = bench.QuickWorkloads
+		o.Workloads = bench.QuickWorkloads()
 		if !flagSet(fs, "rounds") {
 			o.Rounds = 3
 		}

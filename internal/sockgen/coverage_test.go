@@ -80,14 +80,14 @@ func stmtKinds() []hook.Stmt {
 func expectedFeatures(t *testing.T) map[string]bool {
 	t.Helper()
 	want := map[string]bool{}
-	for _, k := range hook.Kinds {
+	for _, k := range hook.Kinds() {
 		want["hook:"+k.String()] = true
 		for _, s := range stmtKinds() {
 			if k.Allows(s) {
 				want["stmt:"+k.String()+":"+stmtName(s)] = true
 			}
 		}
-		for _, n := range hook.FieldNames {
+		for _, n := range hook.FieldNames() {
 			f, _, ok := k.Lookup(n)
 			// ip6 and ip addresses can only be key components: a hook without
 			// key(...) statements (the stream parser) cannot use them.
@@ -111,7 +111,7 @@ func expectedFeatures(t *testing.T) map[string]bool {
 	for _, n := range astNodes(t) {
 		want["node:"+n] = true
 	}
-	for _, kw := range scanner.Keywords {
+	for _, kw := range scanner.Keywords() {
 		want["token:"+kw] = true
 	}
 	for _, tok := range grammarTokens(t) {

@@ -34,7 +34,7 @@ func (m *mapPlan) capacity() uint32 {
 // peerTarget reports whether redirect peer may use m: a sockhash keyed by
 // u64, declared or inferred from the redirect peer itself.
 func (m *mapPlan) peerTarget() bool {
-	return !m.sockmap && m.layout.Equal(keys.ScalarU64) && (m.declKey || m.peer)
+	return !m.sockmap && m.layout.Equal(keys.ScalarU64()) && (m.declKey || m.peer)
 }
 
 // keyable reports whether a key(...) for m can be written now. An
@@ -57,9 +57,9 @@ func (g *gen) planLayout(m *mapPlan) {
 	m.declKey = g.r.IntN(2) == 0
 	switch g.r.IntN(6) {
 	case 0:
-		m.layout = keys.ScalarU32
+		m.layout = keys.ScalarU32()
 	case 1:
-		m.layout = keys.ScalarU64
+		m.layout = keys.ScalarU64()
 		m.peer = !m.declKey
 	default:
 		cs := components()

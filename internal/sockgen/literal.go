@@ -89,7 +89,7 @@ func fieldType(t hook.FieldType) typ {
 // fields lists the fields of type t the current hook can read.
 func (g *gen) fields(t typ) []string {
 	var out []string
-	for _, n := range hook.FieldNames {
+	for _, n := range hook.FieldNames() {
 		if f, _, ok := g.hook.Lookup(n); ok && fieldType(f.Type) == t {
 			out = append(out, n)
 		}

@@ -81,7 +81,7 @@ func (g *gen) plan() {
 	for _, name := range names {
 		m := &mapPlan{name: name, sockmap: g.r.IntN(3) == 0}
 		if m.sockmap {
-			m.layout, m.declKey, m.settled = keys.ScalarU32, g.r.IntN(4) == 0, true
+			m.layout, m.declKey, m.settled = keys.ScalarU32(), g.r.IntN(4) == 0, true
 		} else {
 			g.planLayout(m)
 		}
@@ -118,7 +118,7 @@ func (g *gen) plan() {
 			}
 		}
 	}
-	for _, k := range hook.Kinds {
+	for _, k := range hook.Kinds() {
 		if k.Sockops() && g.r.IntN(3) == 0 {
 			handlers = append(handlers, &handlerPlan{hook: k})
 		}

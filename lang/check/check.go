@@ -133,7 +133,7 @@ func (c *checker) declare(name *ast.Ident, kind ast.MapKind) *Map {
 	if strings.HasPrefix(name.Name, ReservedPrefix) {
 		c.errorf(name, "map name %s: the prefix %s is reserved for maps sockc declares", name.Name, ReservedPrefix)
 	}
-	m := &Map{Name: name.Name, Kind: kind, Key: keys.ScalarU32, Max: DefaultMax, Pos: name.Pos()}
+	m := &Map{Name: name.Name, Kind: kind, Key: keys.ScalarU32(), Max: DefaultMax, Pos: name.Pos()}
 	c.maps[name.Name] = m
 	c.prog.Maps = append(c.prog.Maps, m)
 	return m
@@ -144,9 +144,9 @@ func (c *checker) declaredKey(m *Map, k *ast.KeyType) {
 	if k.Scalar != nil {
 		switch k.Scalar.Name {
 		case "u32":
-			m.Key = keys.ScalarU32
+			m.Key = keys.ScalarU32()
 		case "u64":
-			m.Key = keys.ScalarU64
+			m.Key = keys.ScalarU64()
 		default:
 			if _, ok := keys.ParseComponent(k.Scalar.Name); ok {
 				c.hintf(k.Scalar, fmt.Sprintf("write key (%s) for a one-field tuple, or key u32", k.Scalar.Name),
@@ -179,9 +179,9 @@ func (c *checker) declaredKey(m *Map, k *ast.KeyType) {
 		}
 		m.Key = keys.NewTuple(cs...)
 	}
-	if m.Kind == ast.SockMap && !m.Key.Equal(keys.ScalarU32) {
+	if m.Kind == ast.SockMap && !m.Key.Equal(keys.ScalarU32()) {
 		c.hintf(k, "use a sockhash for other key types", "sockmap %s is indexed by u32; it cannot have key %s", m.Name, m.Key)
-		m.Key = keys.ScalarU32
+		m.Key = keys.ScalarU32()
 	}
 }
 
@@ -300,7 +300,7 @@ func (c *checker) hookHint(hd *ast.Handler, words []string) (string, *Handler) {
 		return "did you mean on " + k.String() + "?", h
 	}
 	var all []string
-	for _, k := range hook.Kinds {
+	for _, k := range hook.Kinds() {
 		all = append(all, k.String())
 	}
 	if s := c.suggest(strings.Join(words, " "), all); s != "" {

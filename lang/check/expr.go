@@ -124,7 +124,7 @@ func (c *checker) name(h *Handler, e *ast.Name) Type {
 	f, known, ok := h.Hook.Lookup(e.Name)
 	if !known {
 		hint := ""
-		if s := c.suggest(e.Name, append(append([]string(nil), hook.FieldNames...), "inet", "inet6")); s != "" {
+		if s := c.suggest(e.Name, append(hook.FieldNames(), "inet", "inet6")); s != "" {
 			hint = "did you mean " + s + "?"
 		}
 		c.errs.Add(diag.Error, e.Pos(), e.End(), hint, "unknown field %s", e.Name)

@@ -51,7 +51,7 @@ func (c *checker) settleKeys() {
 // infer derives a key layout from a use whose types are all known.
 func (c *checker) infer(u keyUse) (keys.Layout, bool) {
 	if u.peer {
-		return keys.ScalarU64, true
+		return keys.ScalarU64(), true
 	}
 	for _, t := range u.types {
 		if t == Invalid {
@@ -62,7 +62,7 @@ func (c *checker) infer(u keyUse) (keys.Layout, bool) {
 		return keys.Layout{}, false
 	}
 	if len(u.types) == 1 && !u.types[0].Wide() {
-		return keys.ScalarU32, true
+		return keys.ScalarU32(), true
 	}
 	cs := make([]keys.Component, len(u.types))
 	for i, t := range u.types {
@@ -86,7 +86,7 @@ func (c *checker) infer(u keyUse) (keys.Layout, bool) {
 func (c *checker) match(m *Map, u keyUse, origin string) {
 	declHint := fmt.Sprintf("map %s has key %s (%s)", m.Name, m.Key, origin)
 	if u.peer {
-		if !m.Key.Equal(keys.ScalarU64) {
+		if !m.Key.Equal(keys.ScalarU64()) {
 			c.errs.Add(diag.Error, u.node.Pos(), u.node.End(), declHint,
 				"redirect peer needs map %s keyed by u64 (the socket cookie), not %s", m.Name, m.Key)
 		}

@@ -145,7 +145,7 @@ func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
 		if m.PeerMap == "" {
 			m.PeerMap = PeerMapName(m.Name)
 			c.prog.Peers = append(c.prog.Peers, &Map{
-				Name: m.PeerMap, Kind: ast.SockHash, Key: keys.ScalarU64, Max: m.Max, Pos: m.Pos, KeyDeclared: true,
+				Name: m.PeerMap, Kind: ast.SockHash, Key: keys.ScalarU64(), Max: m.Max, Pos: m.Pos, KeyDeclared: true,
 			})
 		}
 		if (h.Hook == hook.StreamVerdict || h.Hook == hook.SkbVerdict) && !s.Ingress {

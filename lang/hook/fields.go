@@ -1,5 +1,7 @@
 package hook
 
+import "slices"
+
 // FieldType is what a context field holds, as the language sees it.
 type FieldType int
 
@@ -91,8 +93,12 @@ func (c Context) String() string {
 	return "__sk_buff"
 }
 
-// FieldNames lists the language's fields in documentation order.
-var FieldNames = []string{"local_port", "remote_port", "local_ip", "remote_ip", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
+// FieldNames returns the language's fields in documentation order, in a
+// new slice the caller may change.
+func FieldNames() []string { return slices.Clone(fieldNames) }
+
+// fieldNames lists the language's fields in documentation order.
+var fieldNames = []string{"local_port", "remote_port", "local_ip", "remote_ip", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
 
 // offsets per context, from include/uapi/linux/bpf.h; -1: not available.
 var offsets = map[string][3]int16{

@@ -4,6 +4,7 @@
 package hook
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -24,8 +25,12 @@ const (
 	Accept
 )
 
-// Kinds lists the valid hooks in a stable order.
-var Kinds = []Kind{Msg, StreamParser, StreamVerdict, SkbVerdict, Established, Connect, Accept}
+// kinds lists the valid hooks in a stable order.
+var kinds = []Kind{Msg, StreamParser, StreamVerdict, SkbVerdict, Established, Connect, Accept}
+
+// Kinds returns the valid hooks in a stable order, in a new slice the
+// caller may change.
+func Kinds() []Kind { return slices.Clone(kinds) }
 
 var names = map[Kind]string{
 	Msg:           "msg",
@@ -120,7 +125,7 @@ func (k Kind) Section() string {
 // hook: the hook whose prefix a program name has, and the map name after
 // it. ok is false for a name without such a prefix.
 func ProgramKind(name string) (k Kind, mapName string, ok bool) {
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if k.Sockops() {
 			continue
 		}

@@ -70,11 +70,12 @@ type Layout struct {
 	Components []Component
 }
 
-// Scalar key layouts.
-var (
-	ScalarU32 = Layout{Components: []Component{U32}}
-	ScalarU64 = Layout{Components: []Component{U64}}
-)
+// ScalarU32 returns the scalar key layout u32. Each call returns a new
+// Layout, so no caller can change another's.
+func ScalarU32() Layout { return Layout{Components: []Component{U32}} }
+
+// ScalarU64 returns the scalar key layout u64, a new Layout each call.
+func ScalarU64() Layout { return Layout{Components: []Component{U64}} }
 
 // NewTuple returns the tuple layout of the given components.
 func NewTuple(cs ...Component) Layout {

@@ -51,8 +51,8 @@ func TestLayouts(t *testing.T) {
 		size    int
 		offsets []int
 	}{
-		{"u32", ScalarU32, "u32", 4, []int{0}},
-		{"u64", ScalarU64, "u64", 8, []int{0}},
+		{"u32", ScalarU32(), "u32", 4, []int{0}},
+		{"u64", ScalarU64(), "u64", 8, []int{0}},
 		{"one ip4", NewTuple(IP4), "(ip4)", 4, []int{0}},
 		{"one ip6", NewTuple(IP6), "(ip6)", 16, []int{0}},
 		{"ip4 port", NewTuple(IP4, Port), "(ip4, port)", 8, []int{0, 4}},
@@ -86,10 +86,10 @@ func TestLayoutEqual(t *testing.T) {
 		a, b Layout
 		want bool
 	}{
-		{ScalarU32, ScalarU32, true},
-		{ScalarU32, Layout{Components: []Component{U32}}, true},
-		{ScalarU32, ScalarU64, false},
-		{ScalarU32, NewTuple(U32), false}, // scalar u32 and tuple (u32) differ
+		{ScalarU32(), ScalarU32(), true},
+		{ScalarU32(), Layout{Components: []Component{U32}}, true},
+		{ScalarU32(), ScalarU64(), false},
+		{ScalarU32(), NewTuple(U32), false}, // scalar u32 and tuple (u32) differ
 		{NewTuple(IP4, Port), NewTuple(IP4, Port), true},
 		{NewTuple(IP4, Port), NewTuple(Port, IP4), false},
 		{NewTuple(IP4, Port), NewTuple(IP4, Port, IP4), false},
@@ -111,6 +111,14 @@ func TestNewTupleCopies(t *testing.T) {
 	cs[0] = IP6
 	if l.Components[0] != IP4 {
 		t.Error("NewTuple keeps the caller's slice")
+	}
+}
+
+func TestScalarsAreFresh(t *testing.T) {
+	ScalarU32().Components[0] = IP6
+	ScalarU64().Components[0] = IP6
+	if ScalarU32().String() != "u32" || ScalarU64().String() != "u64" {
+		t.Errorf("a caller changed the scalar layouts: %v, %v", ScalarU32(), ScalarU64())
 	}
 }
 
@@ -145,49 +153,49 @@ func TestEncode(t *testing.T) {
 		},
 		{
 			name:   "u32 from int",
-			l:      ScalarU32,
+			l:      ScalarU32(),
 			values: []any{7},
 			want:   ne32(7),
 		},
 		{
 			name:   "u32 max",
-			l:      ScalarU32,
+			l:      ScalarU32(),
 			values: []any{uint32(0xffffffff)},
 			want:   []byte{0xff, 0xff, 0xff, 0xff},
 		},
 		{
 			name:   "u32 from int64",
-			l:      ScalarU32,
+			l:      ScalarU32(),
 			values: []any{int64(0x01020304)},
 			want:   ne32(0x01020304),
 		},
 		{
 			name:   "u64 from int",
-			l:      ScalarU64,
+			l:      ScalarU64(),
 			values: []any{0x0102030405060708},
 			want:   ne64(0x0102030405060708),
 		},
 		{
 			name:   "u64 max",
-			l:      ScalarU64,
+			l:      ScalarU64(),
 			values: []any{uint64(1<<64 - 1)},
 			want:   bytes.Repeat([]byte{0xff}, 8),
 		},
 		{
 			name:   "u64 from uint8",
-			l:      ScalarU64,
+			l:      ScalarU64(),
 			values: []any{uint8(200)},
 			want:   ne64(200),
 		},
 		{
 			name:   "ip4 in a u32 scalar is in network order",
-			l:      ScalarU32,
+			l:      ScalarU32(),
 			values: []any{ip4},
 			want:   []byte{10, 1, 2, 3},
 		},
 		{
 			name:   "ip4 in a u64 scalar is zero-extended",
-			l:      ScalarU64,
+			l:      ScalarU64(),
 			values: []any{ip4},
 			want:   []byte{10, 1, 2, 3, 0, 0, 0, 0},
 		},
@@ -267,28 +275,28 @@ func TestEncodeErrors(t *testing.T) {
 		err    string
 	}{
 		{"too few values", NewTuple(IP4, Port), []any{ip4}, "key (ip4, port) needs 2 values, got 1"},
-		{"too many values", ScalarU32, []any{1, 2}, "key u32 needs 1 value, got 2"},
-		{"no values", ScalarU64, nil, "key u64 needs 1 value, got 0"},
+		{"too many values", ScalarU32(), []any{1, 2}, "key u32 needs 1 value, got 2"},
+		{"no values", ScalarU64(), nil, "key u64 needs 1 value, got 0"},
 		{"port over 65535", NewTuple(IP4, Port), []any{ip4, 65536}, "key (ip4, port) component 2: port 65536 out of range 0..65535"},
-		{"u32 over 32 bits", ScalarU32, []any{uint64(1 << 32)}, "key u32 component 1: 4294967296 does not fit in u32"},
-		{"negative int", ScalarU32, []any{-1}, "key u32 component 1: negative value -1"},
+		{"u32 over 32 bits", ScalarU32(), []any{uint64(1 << 32)}, "key u32 component 1: 4294967296 does not fit in u32"},
+		{"negative int", ScalarU32(), []any{-1}, "key u32 component 1: negative value -1"},
 		{"negative int32", NewTuple(Port), []any{int32(-5)}, "key (port) component 1: negative value -5"},
-		{"negative int64", ScalarU64, []any{int64(-9)}, "key u64 component 1: negative value -9"},
+		{"negative int64", ScalarU64(), []any{int64(-9)}, "key u64 component 1: negative value -9"},
 		{"ip6 into ip4 slot", NewTuple(IP4, Port), []any{ip6, 1}, "key (ip4, port) component 1: ip4 needs an IPv4 address, got 2001:db8::1"},
 		{"v4-mapped ip6 into ip4 slot", NewTuple(IP4), []any{mapped}, "key (ip4) component 1: ip4 needs an IPv4 address, got ::ffff:10.0.0.1"},
 		{"ip4 into ip6 slot", NewTuple(IP6), []any{ip4}, "key (ip6) component 1: ip6 needs an IPv6 address, got 10.0.0.1"},
 		{"[4]byte into ip6 slot", NewTuple(IP6), []any{[4]byte{1, 2, 3, 4}}, "key (ip6) component 1: ip6 needs an IPv6 address, got [1 2 3 4]"},
 		{"int for ip", NewTuple(IP), []any{1}, "key (ip) component 1: want an address, got int"},
 		{"address into a port after ip", NewTuple(IP, Port), []any{ip4, ip4}, "key (ip, port) component 2: port needs an integer, got the address 10.0.0.1"},
-		{"ip6 into a u32 scalar", ScalarU32, []any{ip6}, "key u32 component 1: u32 cannot hold an IPv6 address"},
-		{"ip6 into a u64 scalar", ScalarU64, []any{ip6}, "key u64 component 1: u64 cannot hold an IPv6 address"},
+		{"ip6 into a u32 scalar", ScalarU32(), []any{ip6}, "key u32 component 1: u32 cannot hold an IPv6 address"},
+		{"ip6 into a u64 scalar", ScalarU64(), []any{ip6}, "key u64 component 1: u64 cannot hold an IPv6 address"},
 		{"invalid address", NewTuple(IP4), []any{netip.Addr{}}, "key (ip4) component 1: invalid address"},
 		{"string for ip4", NewTuple(IP4), []any{"10.0.0.1"}, "key (ip4) component 1: want an address, got string"},
 		{"int for ip4", NewTuple(IP4, Port), []any{1, 2}, "key (ip4, port) component 1: want an address, got int"},
-		{"string for u32", ScalarU32, []any{"7"}, "key u32 component 1: want an integer, got string"},
+		{"string for u32", ScalarU32(), []any{"7"}, "key u32 component 1: want an integer, got string"},
 		{"float for port", NewTuple(Port), []any{80.0}, "key (port) component 1: want an integer, got float64"},
-		{"nil", ScalarU32, []any{nil}, "key u32 component 1: want an integer, got <nil>"},
-		{"bool", ScalarU64, []any{true}, "key u64 component 1: want an integer, got bool"},
+		{"nil", ScalarU32(), []any{nil}, "key u32 component 1: want an integer, got <nil>"},
+		{"bool", ScalarU64(), []any{true}, "key u64 component 1: want an integer, got bool"},
 		{"byte slice", NewTuple(IP4), []any{[]byte{1, 2, 3, 4}}, "key (ip4) component 1: want an address, got []uint8"},
 		{"second component", NewTuple(Port, Port), []any{1, -1}, "key (port, port) component 2: negative value -1"},
 	}

@@ -6,6 +6,7 @@ package scanner
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -40,17 +41,22 @@ var symbols = map[string]lexer.TokenType{
 	"Punct":   Punct,
 }
 
-// Keywords are the reserved words; every other word is an identifier (map
+// keywords are the reserved words; every other word is an identifier (map
 // names, fields, hook words such as msg or established, type names).
-var Keywords = []string{
+var keywords = []string{
 	"on", "to", "if", "else", "and", "or", "not", "in",
 	"redirect", "peer", "ingress", "pass", "drop", "apply", "cork",
 	"length", "update", "count", "key", "max", "sockmap", "sockhash",
 }
 
+// Keywords returns the reserved words, in a new slice the caller may
+// change; every other word is an identifier (map names, fields, hook words
+// such as msg or established, type names).
+func Keywords() []string { return slices.Clone(keywords) }
+
 // IsKeyword reports whether s is reserved.
 func IsKeyword(s string) bool {
-	for _, k := range Keywords {
+	for _, k := range keywords {
 		if k == s {
 			return true
 		}

@@ -194,8 +194,12 @@ func TestKeywords(t *testing.T) {
 		"redirect", "peer", "ingress", "pass", "drop", "apply", "cork",
 		"length", "update", "count", "key", "max", "sockmap", "sockhash",
 	}
-	if len(Keywords) != len(want) {
-		t.Errorf("Keywords has %d words, want %d: %v", len(Keywords), len(want), Keywords)
+	if len(Keywords()) != len(want) {
+		t.Errorf("Keywords() has %d words, want %d: %v", len(Keywords()), len(want), Keywords())
+	}
+	Keywords()[0] = "not_a_keyword" // a copy: the table stays
+	if !IsKeyword(want[0]) || IsKeyword("not_a_keyword") || Keywords()[0] != want[0] {
+		t.Error("changing the slice Keywords returned changed the keywords")
 	}
 	for _, k := range want {
 		if !IsKeyword(k) {
