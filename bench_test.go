@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sockc/sockc"
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 // BenchmarkCompile times the whole compiler, source to spec, on each

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 // headerLen is the size of the header a client sends first: its plan's

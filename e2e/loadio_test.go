@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 // writeChunk is the most one write(2) of the load hands the kernel. The

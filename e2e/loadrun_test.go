@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 // loadResult is what runLoad saw.

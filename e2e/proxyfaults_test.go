@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 	"github.com/sockc/sockc/internal/kerneltest"
 	"github.com/sockc/sockc/runtime/features"
 )

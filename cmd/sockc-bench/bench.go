@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 func runBench(args []string) error {

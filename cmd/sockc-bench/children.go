@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockc/sockc/bench"
+	"github.com/sockc/sockc/internal/bench"
 )
 
 // runLoad is the load generator, run by the harness in a process of its

@@ -1,6 +1,6 @@
-// Hand-written C equivalent of examples/echo.sock, compiled with
-// clang -O2 -target bpf by the benchmark harness (bench/compiler.go) to
-// compare instruction counts.
+// Hand-written C equivalent of examples/echo.sock, compiled with clang
+// -O2 -target bpf by the benchmark harness (internal/bench/compiler.go)
+// to compare instruction counts.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
