@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -438,43 +437,6 @@ func runBadCLI(t *testing.T, bin string, src []byte, want []string) {
 	if _, err := os.Stat(filepath.Join(dir, "bad.o")); err == nil {
 		t.Errorf("a failed compile wrote bad.o beside the source")
 	}
-}
-
-// TestMain removes the sockc binary that the tests built, if any.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	binErr    error
-)
-
-// sockcBinary builds the sockc command, once per test binary and only
-// for the tests that run it.
-func sockcBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "sockc-badinput-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "sockc")
-		out, err := exec.Command("go", "build", "-o", binPath, "./cmd/sockc").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("build sockc: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
 }
 
 // TestSourceSizeLimit checks the edge of sockc.MaxSourceSize: a file of
