@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/sockc/sockc"
+	"github.com/sockc/sockc/internal/mdfence"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/format"
 )
@@ -51,7 +52,11 @@ func fmtCases(t *testing.T) []fmtCase {
 		}
 	}
 	for _, doc := range []string{"docs/language.md", "docs/tutorial.md", "README.md"} {
-		for _, f := range readFences(t, doc) {
+		blocks, err := mdfence.Read(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range blocks {
 			lang, _, _ := strings.Cut(f.Info, " ")
 			clean := !sockc.Check("block.sock", []byte(f.Body())).HasErrors()
 			// The tutorial's sock blocks include the mistake it shows

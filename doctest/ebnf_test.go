@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"fmt"
@@ -148,10 +148,10 @@ func loadDocGrammar(text string) (*docGrammar, error) {
 	used := referencedNames(dg.g)
 	for _, s := range suppliedTerminals {
 		if p := dg.g[s.name]; p != nil {
-			return nil, fmt.Errorf("%s: %s is defined in the doc now (the test supplied it from %s): remove it from suppliedTerminals in docs_ebnf_test.go", p.Pos(), s.name, s.where)
+			return nil, fmt.Errorf("%s: %s is defined in the doc now (the test supplied it from %s): remove it from suppliedTerminals in doctest/ebnf_test.go", p.Pos(), s.name, s.where)
 		}
 		if !used[s.name] {
-			return nil, fmt.Errorf("the doc's grammar no longer uses %s: remove it from suppliedTerminals in docs_ebnf_test.go", s.name)
+			return nil, fmt.Errorf("the doc's grammar no longer uses %s: remove it from suppliedTerminals in doctest/ebnf_test.go", s.name)
 		}
 		g, err := ebnf.Parse("supplied "+s.name, strings.NewReader(s.ebnf))
 		if err != nil {

@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// The code side of docs_diagnostics_test.go: the message and hint
+// The code side of diagnostics_test.go: the message and hint
 // patterns the compiler can print, read from its source with go/ast.
 
 // diagMsg is one message or hint the code can print.

@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"encoding/binary"
@@ -422,7 +422,7 @@ func sameSet(a, b []string) bool {
 
 // TestLanguageDocBlockKinds: every fenced block of docs/language.md is of
 // a kind that a test reads (sock, sock-error and sock-warning by
-// docs_test.go, ebnf by docs_ebnf_test.go, text here), so that no block
+// sockblocks_test.go, ebnf by ebnf_test.go, text here), so that no block
 // goes unchecked.
 func TestLanguageDocBlockKinds(t *testing.T) {
 	known := []string{"sock", "sock-error", "sock-warning", "ebnf", "text"}

@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 )
 
 // Sentences derived at random from the grammar of docs/language.md, for
-// docs_ebnf_test.go: the deriver, the rendering of its tokens as sockc
+// ebnf_test.go: the deriver, the rendering of its tokens as sockc
 // text, and the parse of each sentence.
 
 // isLexical reports whether a production is lexical (its name starts in

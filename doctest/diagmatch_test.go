@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The comparison of docs_diagnostics_test.go: which code pattern a doc
+// The comparison of diagnostics_test.go: which code pattern a doc
 // template documents, and what is left undocumented or stale.
 
 // diagMatch reports whether the code's pattern c can print the text of the

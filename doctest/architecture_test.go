@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"go/ast"
@@ -73,7 +73,7 @@ var (
 	// repoPathRE matches a code span that names something in the tree:
 	// a package, a directory (trailing slash) or a file under one of the
 	// module's top-level directories.
-	repoPathRE = regexp.MustCompile(`^(lang|internal|cmd|runtime|e2e|editors|examples|docs|testdata)(/[A-Za-z0-9_.-]+)*/?$`)
+	repoPathRE = regexp.MustCompile(`^(lang|internal|cmd|runtime|e2e|editors|examples|docs|doctest|testdata)(/[A-Za-z0-9_.-]+)*/?$`)
 )
 
 // docCodeSpans returns the inline code spans of the doc, outside fenced

@@ -1,4 +1,4 @@
-package sockc_test
+package doctest
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The doc side of docs_diagnostics_test.go: the message and hint
+// The doc side of diagnostics_test.go: the message and hint
 // templates of the catalogue in §11 of docs/language.md.
 
 // diagTemplate is one message or hint template of the catalogue.

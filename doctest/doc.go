@@ -1,0 +1,2 @@
+// Package doctest holds the tests that keep the docs true to the code.
+package doctest
