@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sockc/sockc/internal/fuzzcheck"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/format"
 	"github.com/sockc/sockc/lang/parser"
@@ -167,14 +168,48 @@ func TestSourceErrors(t *testing.T) {
 	}
 }
 
-// TestSourceNoPanic feeds junk and truncated files; Source must return,
-// never panic.
-func TestSourceNoPanic(t *testing.T) {
+// TestSourceBrokenInput feeds every prefix of a file, and junk. Source
+// recovers from a panic, so returning is not enough: each input must get
+// one of the two answers Source promises, output that formats to itself,
+// or a diag.List with an error, each diagnostic well formed and pointing
+// into the file. An internal error, a recovered panic included, fails.
+// The prefixes must give both answers, or the test shows little.
+func TestSourceBrokenInput(t *testing.T) {
 	src := lines("# c", "sockhash m: key (ip4, port), max 8", "on msg to m:", "    if size > 1:  # x", "        drop", "    else: pass", "    redirect key(remote_ip4, 1) ingress")
-	for i := range len(src) {
-		_, _ = format.Source("t.sock", []byte(src[:i]))
+	var inputs []string
+	for i := range len(src) + 1 {
+		inputs = append(inputs, src[:i])
 	}
-	for _, junk := range []string{"\x00", "\xff\xfe", "((((", ":", "on", "\t#", "else:", "\uFEFF\uFEFF"} {
-		_, _ = format.Source("t.sock", []byte(junk))
+	inputs = append(inputs, "\x00", "\xff\xfe", "((((", ":", "on", "\t#", "else:", "\uFEFF\uFEFF")
+	answers := map[string]int{}
+	for _, in := range inputs {
+		out, err := format.Source("t.sock", []byte(in))
+		var diags diag.List
+		switch {
+		case errors.As(err, &diags):
+			answers["refused"]++
+			if out != nil {
+				t.Errorf("%q: refused, with output %q", in, out)
+			}
+			if !diags.HasErrors() {
+				t.Errorf("%q: refused without an error: %v", in, diags)
+			}
+			if err := fuzzcheck.CheckDiagnostics(token.NewFile("t.sock", []byte(in)), diags); err != nil {
+				t.Errorf("%q: %v", in, err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", in, err)
+		default:
+			answers["formatted"]++
+			again, err := format.Source("t.sock", out)
+			if err != nil {
+				t.Errorf("%q: the output does not format: %v\n%s", in, err, out)
+			} else if string(again) != string(out) {
+				t.Errorf("%q: not idempotent:\n--- first\n%s--- second\n%s", in, out, again)
+			}
+		}
+	}
+	if answers["refused"] == 0 || answers["formatted"] == 0 {
+		t.Errorf("%d inputs, answers %v: want some refused and some formatted", len(inputs), answers)
 	}
 }
