@@ -1,4 +1,4 @@
-package sockc_test
+package sockc
 
 import (
 	"bytes"
@@ -8,10 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sockc/sockc"
 	"github.com/sockc/sockc/internal/fuzzcheck"
 	"github.com/sockc/sockc/lang/check"
-	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/parser"
 	"github.com/sockc/sockc/lang/token"
@@ -25,7 +23,9 @@ import (
 // the diagnostics are well formed and format without panic; that
 // compiling twice gives the same diagnostics and, when clean, the same
 // object bytes; and that a file the checker accepts compiles, unless it
-// has no handler or passes a size limit of code generation.
+// has no handler or passes a size limit of code generation. It is a test
+// of package sockc, not sockc_test like the directory's other tests, so
+// that it runs Build's own stages rather than a copy that could drift.
 func FuzzCompile(f *testing.F) {
 	fuzzcheck.Fuzz(f, ".", compileProperties)
 }
@@ -42,7 +42,7 @@ var cleanFailure = regexp.MustCompile(`^(the file (has|declares maps but) no han
 // names.
 func compileProperties(src []byte) error {
 	const name = "fuzz.sock"
-	out, err := sockc.Build(name, src)
+	out, err := Build(name, src)
 	diags, obj, err := result(out, err)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func compileProperties(src []byte) error {
 		return err
 	}
 
-	out2, err2 := sockc.Build(name, src)
+	out2, err2 := Build(name, src)
 	diags2, obj2, err := result(out2, err2)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func compileProperties(src []byte) error {
 // result splits what Build returned into its diagnostics and, for a
 // clean compile, the object bytes; err is set when Build broke its
 // contract.
-func result(out *sockc.Output, err error) (diag.List, []byte, error) {
+func result(out *Output, err error) (diag.List, []byte, error) {
 	var diags diag.List
 	switch {
 	case err == nil && out == nil:
@@ -107,7 +107,7 @@ func result(out *sockc.Output, err error) (diag.List, []byte, error) {
 		if out.Warnings.HasErrors() {
 			return nil, nil, fmt.Errorf("Build succeeded with errors: %v", out.Warnings)
 		}
-		obj, oerr := sockc.Object(out.Spec)
+		obj, oerr := Object(out.Spec)
 		if oerr != nil {
 			return nil, nil, fmt.Errorf("Build succeeded, but the object writer fails: %w", oerr)
 		}
@@ -136,12 +136,6 @@ func stagesStack(name string, src []byte) (trace string) {
 		}
 	}()
 	f := token.NewFile(name, src)
-	c := diag.NewCollector(f)
-	prog := check.Check(parser.ParseFile(f, c), c)
-	if !c.HasErrors() && len(prog.Handlers) > 0 {
-		if spec, err := codegen.Generate(prog, f); err == nil {
-			_, _ = sockc.Object(spec)
-		}
-	}
+	_, _ = Options{}.stages(f, diag.NewCollector(f))
 	return ""
 }

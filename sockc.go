@@ -90,6 +90,15 @@ func (o Options) Build(filename string, src []byte) (out *Output, err error) {
 			out, err = nil, errs.List()
 		}
 	}()
+	return o.stages(f, errs)
+}
+
+// stages runs the compiler's stages on f, each adding its diagnostics to
+// errs: parse, check (and the MinKernel warnings, if asked), and, if the
+// file is clean and has a handler, generate code. It does not recover
+// from a panic: Build does, and FuzzCompile runs stages alone to show
+// where one came from.
+func (o Options) stages(f *token.File, errs *diag.Collector) (*Output, error) {
 	file := parser.ParseFile(f, errs)
 	prog := check.Check(file, errs)
 	if o.MinKernel != (hook.KernelVersion{}) && !errs.HasErrors() {

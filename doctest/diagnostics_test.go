@@ -63,7 +63,7 @@ var diagNotInDoc = []diagException{
 			"(it would be a bug of the grammar, §11.14 in spirit), and its text is participle's, with no template to give"},
 	{"sockc.go:Check", "message", "%v",
 		"the text of an error Build returns that is not a diag.List; Build returns only diag.Lists, so this is a guard"},
-	{"sockc.go:Build", "message", "%v",
+	{"sockc.go:stages", "message", "%v",
 		"the Msg of a codegen.Error, passed through; those messages are checked where they are made, the fmt.Errorf calls of lang/codegen"},
 }
 
