@@ -2,6 +2,8 @@ package editors
 
 import (
 	"bytes"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,17 +19,39 @@ import (
 )
 
 // The npm packages of VS Code's TextMate engine the test runs, pinned so
-// that a new release cannot change the result under an unchanged grammar.
-var vscodeEngine = []string{"vscode-textmate@9.3.2", "vscode-oniguruma@2.0.1"}
+// that a new release cannot change the result under an unchanged grammar,
+// and vendored as the registry's tarballs in testdata/npm (its README says
+// where they came from and how to refresh them), so that the test never
+// reaches the npm registry: an outage there cannot fail it. integrity is
+// the registry's dist.integrity of each, which the test checks the file
+// against before installing it. Neither package has dependencies.
+var vscodeEngine = []npmTarball{
+	{"vscode-textmate@9.3.2", "vscode-textmate-9.3.2.tgz", "sha512-n2uGbUcrjhUEBH16uGA0TvUfhWwliFZ1e3+pTjrkim1Mt7ydB41lV08aUvsi70OlzDWp6X7Bx3w/x3fAXIsN0Q=="},
+	{"vscode-oniguruma@2.0.1", "vscode-oniguruma-2.0.1.tgz", "sha512-poJU8iHIWnC3vgphJnrLZyI3YdqRlR27xzqDmpPXYzA93R4Gk8z7T6oqDzDoHjoikA2aS82crdXFkjELCdJsjQ=="},
+}
+
+// npmTarball is an npm package as `npm pack NAME@VERSION` saves it.
+type npmTarball struct {
+	spec, file, integrity string
+}
+
+// npmDir holds the vendored tarballs.
+const npmDir = "testdata/npm"
+
+// unreachableRegistry is the registry the test gives npm: a closed port
+// on loopback, so that a change that made npm fetch anything (a package
+// with a dependency, a dropped --offline) fails at once instead of
+// passing while the registry happens to be up.
+const unreachableRegistry = "http://127.0.0.1:9/"
 
 // randomLines is how many generated lines join the sources' lines.
 const randomLines = 20000
 
 // TestGrammarMatchesVSCode runs the grammar in VS Code's own engine,
-// vscode-textmate on the Oniguruma regexps VS Code uses (from npm), and
-// in the Go tokenizer the other tests use, on every ASCII line of the
-// sources and on generated lines, and requires the same scopes on every
-// character. The other tests check the grammar through Go's regexp only;
+// vscode-textmate on the Oniguruma regexps VS Code uses (npm packages
+// vendored in testdata/npm and installed offline), and in the Go
+// tokenizer the other tests use, on every ASCII line of the sources and
+// on generated lines, and requires the same scopes on every character. The other tests check the grammar through Go's regexp only;
 // this is what keeps those results true of the editors, should an edit
 // use a construct the two regexp engines read differently. Non-ASCII
 // lines are left out: next to a non-ASCII letter, an error in sockc
@@ -37,12 +61,7 @@ func TestGrammarMatchesVSCode(t *testing.T) {
 	npm := kerneltest.Tool(t, "npm")
 	g := loadGrammar(t)
 
-	mods := t.TempDir()
-	install := exec.Command(npm, append([]string{"install", "--no-audit", "--no-fund", "--no-package-lock", "--prefix", mods}, vscodeEngine...)...)
-	install.Env = append(os.Environ(), "npm_config_update_notifier=false")
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install %s: %v\n%s", strings.Join(vscodeEngine, " "), err, out)
-	}
+	mods := installEngine(t, npm)
 
 	var lines []string
 	skipped := 0
@@ -103,7 +122,50 @@ func TestGrammarMatchesVSCode(t *testing.T) {
 		t.Fatalf("%d of %d lines are scoped differently by Go and by VS Code's engine", differ, len(lines))
 	}
 	t.Logf("editors: %d source lines and %d generated lines scoped alike by Go and by %s; %d non-ASCII lines left out",
-		fromSources, len(lines)-fromSources, strings.Join(vscodeEngine, " with "), skipped)
+		fromSources, len(lines)-fromSources, engineName(), skipped)
+}
+
+// installEngine installs the vendored tarballs of vscodeEngine into a
+// fresh directory and returns it. npm runs offline, with an empty cache
+// of its own and an unreachable registry, and runs no package scripts:
+// nothing can come from the network, nor from the cache of the user
+// running the test.
+func installEngine(t *testing.T, npm string) string {
+	t.Helper()
+	args := []string{"install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", "--ignore-scripts"}
+	for _, p := range vscodeEngine {
+		file, err := filepath.Abs(filepath.Join(npmDir, p.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%s, vendored from npm: %v (%s/README.md says how to fetch it)", p.spec, err, npmDir)
+		}
+		sum := sha512.Sum512(data)
+		if got := "sha512-" + base64.StdEncoding.EncodeToString(sum[:]); got != p.integrity {
+			t.Fatalf("%s: integrity %s; the registry published %s as %s", file, got, p.spec, p.integrity)
+		}
+		args = append(args, file)
+	}
+	// Flags, not npm_config_ variables: npm ranks its command line above
+	// the environment and every npmrc.
+	mods := t.TempDir()
+	args = append(args, "--prefix", mods, "--cache", t.TempDir(), "--registry", unreachableRegistry, "--no-update-notifier")
+	install := exec.Command(npm, args...)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return mods
+}
+
+// engineName names the packages of vscodeEngine, for the log.
+func engineName() string {
+	var specs []string
+	for _, p := range vscodeEngine {
+		specs = append(specs, p.spec)
+	}
+	return strings.Join(specs, " with ")
 }
 
 // vscodeToken is one token of vscode-textmate: [start, end, scopes].
