@@ -191,6 +191,9 @@ type server struct {
 	// receives a token each time one ends, for the drain.
 	open  int
 	ended chan struct{}
+	// heldRelays counts the relays of held bytes (relayHeld) still at
+	// work: Serve waits for them, as they use the maps of the Proxy.
+	heldRelays sync.WaitGroup
 }
 
 // Serve accepts clients on ln, which must be a TCP listener, until ctx is
@@ -298,6 +301,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.abort()
 	wg.Wait()
+	// abort closed every gate, which stops a relay within relayPoll.
+	s.heldRelays.Wait()
 	return serveErr
 }
 

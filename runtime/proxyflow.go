@@ -214,6 +214,7 @@ func (s *server) tickFlows() time.Duration {
 			s.p.held.Add(1)
 			h.hold()
 			h.peer.hold()
+			s.heldRelays.Add(1)
 			go s.relayHeld(h)
 		}
 		g.mu.Unlock()
@@ -235,6 +236,7 @@ func (s *server) relayHeld(h *half) {
 		g.mu.Unlock()
 		h.release()
 		dst.release()
+		s.heldRelays.Done()
 	}()
 	buf := make([]byte, 256<<10)
 	for !g.closed() {
