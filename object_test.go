@@ -16,7 +16,7 @@ import (
 
 	"github.com/sockc/sockc"
 	"github.com/sockc/sockc/internal/kerneltest"
-	"github.com/sockc/sockc/lang/codegen"
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/object"
 )
 
@@ -103,9 +103,9 @@ func compareSpecs(t *testing.T, want, got *ebpf.CollectionSpec) {
 		if !ok {
 			t.Fatalf("program %s missing", name)
 		}
-		if gp.Type != wp.Type || gp.AttachType != wp.AttachType || gp.SectionName != wp.SectionName || gp.License != codegen.License {
+		if gp.Type != wp.Type || gp.AttachType != wp.AttachType || gp.SectionName != wp.SectionName || gp.License != abi.License {
 			t.Errorf("program %s: type %v attach %v section %q license %q, want %v %v %q %q",
-				name, gp.Type, gp.AttachType, gp.SectionName, gp.License, wp.Type, wp.AttachType, wp.SectionName, codegen.License)
+				name, gp.Type, gp.AttachType, gp.SectionName, gp.License, wp.Type, wp.AttachType, wp.SectionName, abi.License)
 		}
 		compareInstructions(t, name, wp.Instructions, gp.Instructions)
 	}
@@ -122,7 +122,7 @@ func compareSpecs(t *testing.T, want, got *ebpf.CollectionSpec) {
 				gm.Type, gm.KeySize, gm.ValueSize, gm.MaxEntries, wm.Type, wm.KeySize, wm.ValueSize, wm.MaxEntries)
 		}
 		if wm.Value != nil {
-			if got, want := codegen.CounterNames(gm), codegen.CounterNames(wm); fmt.Sprint(got) != fmt.Sprint(want) {
+			if got, want := abi.CounterNames(gm), abi.CounterNames(wm); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("map %s: counter names %v, want %v", name, got, want)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/abi"
 )
 
 // rawValue receives one CPU's value of a per-CPU map.
@@ -22,15 +22,15 @@ func (rt *Runtime) Counters() (map[string]uint64, error) {
 	if len(rt.counters) == 0 {
 		return out, nil
 	}
-	m := rt.coll.Maps[check.CountersMap]
+	m := rt.coll.Maps[abi.CountersMap]
 	var perCPU []rawValue
 	if err := m.Lookup(uint32(0), &perCPU); err != nil {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	for _, v := range perCPU {
 		for i, name := range rt.counters {
-			if len(v) >= 8*(i+1) {
-				out[name] += binary.NativeEndian.Uint64(v[8*i:])
+			if off := abi.SlotOffset(i); len(v) >= off+abi.SlotSize {
+				out[name] += binary.NativeEndian.Uint64(v[off:])
 			}
 		}
 	}

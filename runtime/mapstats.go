@@ -10,7 +10,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
-	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/abi"
 )
 
 // MapStats is what the code the compiler adds to every update and
@@ -28,10 +28,10 @@ type MapStats struct {
 	Missed uint64
 }
 
-// statSlot locates one statistic in the value of check.MapStatsMap.
+// statSlot locates one statistic in the value of abi.MapStatsMap.
 type statSlot struct {
 	m    string
-	stat check.Stat
+	stat abi.Stat
 	off  int
 }
 
@@ -41,7 +41,7 @@ type statSlot struct {
 func statSlots(spec *btf.Struct) []statSlot {
 	var out []statSlot
 	for _, mem := range spec.Members {
-		if m, s, ok := check.ParseStatName(mem.Name); ok {
+		if m, s, ok := abi.ParseStatName(mem.Name); ok {
 			out = append(out, statSlot{m: m, stat: s, off: int(mem.Offset.Bytes())})
 		}
 	}
@@ -57,7 +57,7 @@ func (rt *Runtime) MapStats() (map[string]MapStats, error) {
 		return out, nil
 	}
 	var perCPU []rawValue
-	if err := rt.coll.Maps[check.MapStatsMap].Lookup(uint32(0), &perCPU); err != nil {
+	if err := rt.coll.Maps[abi.MapStatsMap].Lookup(uint32(0), &perCPU); err != nil {
 		return nil, fmt.Errorf("read map statistics: %w", err)
 	}
 	for _, sl := range rt.statSlots {
@@ -68,11 +68,11 @@ func (rt *Runtime) MapStats() (map[string]MapStats, error) {
 			}
 			n := binary.NativeEndian.Uint64(v[sl.off:])
 			switch sl.stat {
-			case check.StatInserted:
+			case abi.StatInserted:
 				st.Inserted += n
-			case check.StatRedirected:
+			case abi.StatRedirected:
 				st.Redirected += n
-			case check.StatMissed:
+			case abi.StatMissed:
 				st.Missed += n
 			}
 		}

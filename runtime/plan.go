@@ -3,11 +3,10 @@ package runtime
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/cilium/ebpf"
 
-	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/hook"
 )
 
@@ -29,7 +28,8 @@ type Attachment struct {
 func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, error) {
 	var sockMaps []string
 	for name, m := range spec.Maps {
-		if (m.Type == ebpf.SockMap || m.Type == ebpf.SockHash) && !strings.HasPrefix(name, check.PeerMapName("")) {
+		// A companion of `redirect peer` has no programs.
+		if _, companion := abi.PeerOf(name); (m.Type == ebpf.SockMap || m.Type == ebpf.SockHash) && !companion {
 			sockMaps = append(sockMaps, name)
 		}
 	}
@@ -56,7 +56,7 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 		}
 		a := Attachment{Program: name, Type: p.AttachType}
 		// sockc's names: the hook's prefix, then the map.
-		if k, mapName, ok := hook.ProgramKind(name); ok && k.ProgramType() == p.Type {
+		if k, mapName, ok := abi.ParseProgramName(name); ok && k.ProgramType() == p.Type {
 			if a.Type == ebpf.AttachNone {
 				a.Type = k.AttachType()
 			}

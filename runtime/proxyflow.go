@@ -10,7 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/runtime/features"
 )
 
@@ -21,7 +21,7 @@ import (
 // bytes off the receiving socket, so its TCP window stays open however
 // far behind the peer is. An upstream that stops reading let one client
 // queue gigabytes there (docs/reliability.md). The compiler meters every
-// `redirect peer` in an sk_skb handler (check.FlowMap): it redirects an
+// `redirect peer` in an sk_skb handler (abi.FlowMap): it redirects an
 // skb only while the bytes redirected stay under a limit the proxy sets,
 // and otherwise passes the skb to the receiving socket's own queue, where
 // it counts against the socket's receive buffer and closes its TCP window
@@ -79,7 +79,7 @@ type gate struct {
 	key       uint64 // the socket's cookie
 
 	mu sync.Mutex
-	// limit and relayed are the FlowCtlMap value as last written:
+	// limit and relayed are the abi.FlowCtlMap value as last written:
 	// relayed counts the held bytes the proxy wrote to the peer itself.
 	limit, relayed uint64
 	window         uint64    // how far limit was set past reached
@@ -90,7 +90,8 @@ type gate struct {
 	relaying, done bool
 }
 
-// flowValue is a FlowMap value.
+// flowValue is an abi.FlowMap value: its slots abi.FlowRedirected and
+// abi.FlowPassed.
 type flowValue struct{ Redirected, Passed uint64 }
 
 // newGate makes the flow entries of the socket with cookie key before it
@@ -111,7 +112,7 @@ func newGate(m *Map, key uint64, limited bool) (*gate, error) {
 	if err := m.flow.Update(key, flowValue{}, ebpf.UpdateAny); err != nil {
 		return nil, err
 	}
-	if err := m.flowCtl.Update(key, [check.NumFlowCtls]uint64{g.limit, 0}, ebpf.UpdateAny); err != nil {
+	if err := m.flowCtl.Update(key, [abi.NumFlowCtls]uint64{g.limit, 0}, ebpf.UpdateAny); err != nil {
 		m.flow.Delete(key)
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (g *gate) value() (flowValue, error) {
 // writeCtl stores limit and relayed; g.mu is held. UpdateExist: a gate
 // closed meanwhile stays gone.
 func (g *gate) writeCtl() error {
-	return g.ctl.Update(g.key, [check.NumFlowCtls]uint64{g.limit, g.relayed}, ebpf.UpdateExist)
+	return g.ctl.Update(g.key, [abi.NumFlowCtls]uint64{g.limit, g.relayed}, ebpf.UpdateExist)
 }
 
 // reachedPeer returns how many redirected bytes are in the TCP of dst,

@@ -24,8 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockc/sockc"
-	"github.com/sockc/sockc/lang/check"
-	"github.com/sockc/sockc/lang/codegen"
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/keys"
 	"github.com/sockc/sockc/lang/object"
 	"github.com/sockc/sockc/runtime/features"
@@ -74,7 +73,7 @@ type Runtime struct {
 	plan     []Attachment
 	layouts  map[string]keys.Layout
 	counters []string
-	// statSlots locate the statistics of check.MapStatsMap.
+	// statSlots locate the statistics of abi.MapStatsMap.
 	statSlots []statSlot
 	features  *features.Set
 
@@ -184,10 +183,10 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 	for k, v := range opts.Keys {
 		rt.layouts[k] = v
 	}
-	if cs, ok := spec.Maps[check.CountersMap]; ok {
-		rt.counters = codegen.CounterNames(cs)
+	if cs, ok := spec.Maps[abi.CountersMap]; ok {
+		rt.counters = abi.CounterNames(cs)
 	}
-	if ms, ok := spec.Maps[check.MapStatsMap]; ok {
+	if ms, ok := spec.Maps[abi.MapStatsMap]; ok {
 		if st, ok := ms.Value.(*btf.Struct); ok {
 			rt.statSlots = statSlots(st)
 		}
@@ -381,8 +380,8 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 	if !ok {
 		layout = rawLayout(em)
 	}
-	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[check.PeerMapName(name)],
-		flow: rt.coll.Maps[check.FlowMap], flowCtl: rt.coll.Maps[check.FlowCtlMap]}
+	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[abi.PeerMapName(name)],
+		flow: rt.coll.Maps[abi.FlowMap], flowCtl: rt.coll.Maps[abi.FlowCtlMap]}
 	rt.maps[name] = m
 	return m, nil
 }
@@ -392,7 +391,7 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 func (rt *Runtime) PeerMaps() []string {
 	var out []string
 	for _, n := range rt.MapNames() {
-		if _, ok := rt.coll.Maps[check.PeerMapName(n)]; ok {
+		if _, ok := rt.coll.Maps[abi.PeerMapName(n)]; ok {
 			out = append(out, n)
 		}
 	}

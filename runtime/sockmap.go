@@ -21,7 +21,7 @@ type Map struct {
 	closed bool
 	peers  *ebpf.Map // the companion map of `redirect peer`, if any
 	// flow and flowCtl are the flow control maps of the program's
-	// metered `redirect peer` (check.FlowMap, check.FlowCtlMap), if any.
+	// metered `redirect peer` (abi.FlowMap, abi.FlowCtlMap), if any.
 	flow, flowCtl *ebpf.Map
 }
 
@@ -131,7 +131,7 @@ func (m *Map) DeleteKey(key []byte) error {
 // Pair makes a and b each other's peer for `redirect peer`; pairing a
 // socket with itself makes an echo. On error no entry remains.
 //
-// With a companion map (see check.PeerMapName), the companion gets b under
+// With a companion map (see abi.PeerMapName), the companion gets b under
 // a's cookie and a under b's first, and only then the map gets a and b
 // under their own cookies, which starts their programs: a byte that
 // arrives on either socket always finds its peer. Without one (a foreign

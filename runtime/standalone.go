@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/rlimit"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/keys"
 )
 
@@ -30,7 +31,7 @@ func NewMap(name string, typ ebpf.MapType, key keys.Layout, maxEntries uint32) (
 		return nil, fmt.Errorf("map %s: no key layout", name)
 	}
 	m, err := ebpf.NewMap(&ebpf.MapSpec{
-		Name: name, Type: typ, KeySize: uint32(key.Size()), ValueSize: 8, MaxEntries: maxEntries,
+		Name: name, Type: typ, KeySize: uint32(key.Size()), ValueSize: abi.SockValueSize, MaxEntries: maxEntries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create map %s: %w", name, explainLoad(err, nil))

@@ -20,7 +20,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/spf13/cobra"
 
-	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/runtime"
 	"github.com/sockc/sockc/runtime/features"
@@ -364,7 +364,8 @@ func peerMap(rt *runtime.Runtime, name string) (*runtime.Map, error) {
 	if len(cands) == 0 {
 		// A foreign object: any sockhash keyed by u64 cookies.
 		for _, n := range rt.MapNames() {
-			if ms := rt.Spec().Maps[n]; ms.Type == ebpf.SockHash && ms.KeySize == 8 && !strings.HasPrefix(n, check.PeerMapName("")) {
+			_, companion := abi.PeerOf(n)
+			if ms := rt.Spec().Maps[n]; ms.Type == ebpf.SockHash && ms.KeySize == 8 && !companion {
 				cands = append(cands, n)
 			}
 		}

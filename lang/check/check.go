@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
@@ -130,8 +131,8 @@ func (c *checker) declare(name *ast.Ident, kind ast.MapKind) *Map {
 			"map %s redeclared (first declared at %s)", name.Name, c.at(prev.Pos))
 		return nil
 	}
-	if strings.HasPrefix(name.Name, ReservedPrefix) {
-		c.errorf(name, "map name %s: the prefix %s is reserved for maps sockc declares", name.Name, ReservedPrefix)
+	if abi.Reserved(name.Name) {
+		c.errorf(name, "map name %s: the prefix %s is reserved for maps sockc declares", name.Name, abi.ReservedPrefix)
 	}
 	m := &Map{Name: name.Name, Kind: kind, Key: keys.ScalarU32(), Max: DefaultMax, Pos: name.Pos()}
 	c.maps[name.Name] = m

@@ -3,6 +3,7 @@ package check
 import (
 	"math"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
@@ -143,7 +144,7 @@ func (c *checker) redirect(h *Handler, s *ast.RedirectStmt) {
 		}
 		c.use(m, keyUse{node: s, peer: true})
 		if m.PeerMap == "" {
-			m.PeerMap = PeerMapName(m.Name)
+			m.PeerMap = abi.PeerMapName(m.Name)
 			c.prog.Peers = append(c.prog.Peers, &Map{
 				Name: m.PeerMap, Kind: ast.SockHash, Key: keys.ScalarU64(), Max: m.Max, Pos: m.Pos, KeyDeclared: true,
 			})

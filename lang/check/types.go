@@ -86,7 +86,7 @@ type Map struct {
 	// was inferred (or defaulted).
 	KeyDeclared bool
 	// PeerMap is the companion map of a map used by `redirect peer`, or
-	// "" (see PeerMapName).
+	// "" (see abi.PeerMapName).
 	PeerMap string
 	// incomplete maps come from items with syntax errors: known by name
 	// only, their keys are not checked.
@@ -94,15 +94,6 @@ type Map struct {
 	// statsIndex is the map's place in Program.StatMaps.
 	statsIndex int
 }
-
-// PeerMapName is the companion map of a map M that `redirect peer` uses:
-// a sockhash with no programs attached, keyed by socket cookie, that holds
-// each socket under its peer's cookie. The handler's map M holds the
-// sockets the program runs for. Because the companion has no programs, a
-// socket can be put in it before its verdict program starts: the runtime
-// pairs both sockets there first and then adds them to M, so no byte ever
-// arrives while a lookup could fail.
-func PeerMapName(m string) string { return ReservedPrefix + "peers_" + m }
 
 // Handler is a resolved handler.
 type Handler struct {
@@ -117,13 +108,6 @@ type Counter struct {
 	Index int
 	Pos   token.Pos // first use
 }
-
-// CountersMap is the name of the per-CPU array map holding the counters.
-// User map names may not start with ReservedPrefix.
-const (
-	CountersMap    = "sockc_counters"
-	ReservedPrefix = "sockc_"
-)
 
 // Limits the checker enforces so that every clean file compiles to a
 // program the verifier accepts.
@@ -145,9 +129,9 @@ type Program struct {
 	Handlers []*Handler // in source order
 	Counters []*Counter // in order of first use
 	// StatMaps are the maps whose statistics the compiled code keeps in
-	// MapStatsMap, in declaration order.
+	// abi.MapStatsMap, in declaration order.
 	StatMaps []*Map
-	// FlowMax is the capacity of FlowMap and FlowCtlMap: 0 when no
+	// FlowMax is the capacity of abi.FlowMap and abi.FlowCtlMap: 0 when no
 	// sk_skb handler redirects to a peer.
 	FlowMax uint32
 	Info

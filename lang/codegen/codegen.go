@@ -5,25 +5,17 @@ package codegen
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
 	"github.com/sockc/sockc/lang/token"
 )
-
-// License is the license of every program: the redirect helpers are
-// GPL-only.
-const License = "GPL"
-
-// ValueSize is the value size of sockmaps and sockhashes: 8, so that a
-// lookup from user space returns the socket cookie.
-const ValueSize = 8
 
 // Limits on one program, so that every program that compiles loads. The
 // kernel rewrites programs as it loads them: a context field becomes two
@@ -49,7 +41,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 
 // Generate compiles a checked program. The programs are named and ordered
-// by their handlers; see hook.Kind.ProgramName.
+// by their handlers; see abi.ProgramName.
 func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 	spec := &ebpf.CollectionSpec{
 		Maps:     map[string]*ebpf.MapSpec{},
@@ -62,10 +54,10 @@ func Generate(p *check.Program, f *token.File) (*ebpf.CollectionSpec, error) {
 		spec.Maps[m.Name] = MapSpec(m)
 	}
 	if len(p.Counters) > 0 {
-		spec.Maps[check.CountersMap] = CountersSpec(p.Counters)
+		spec.Maps[abi.CountersMap] = CountersSpec(p.Counters)
 	}
 	if len(p.StatMaps) > 0 {
-		spec.Maps[check.MapStatsMap] = MapStatsSpec(p.StatMaps)
+		spec.Maps[abi.MapStatsMap] = MapStatsSpec(p.StatMaps)
 	}
 	if p.FlowMax > 0 {
 		for _, ms := range FlowSpecs(p.FlowMax) {
@@ -121,7 +113,7 @@ func MapSpec(m *check.Map) *ebpf.MapSpec {
 		Name:       m.Name,
 		Type:       typ,
 		KeySize:    uint32(m.Key.Size()),
-		ValueSize:  ValueSize,
+		ValueSize:  abi.SockValueSize,
 		MaxEntries: m.Max,
 	}
 }
@@ -134,9 +126,9 @@ func CountersSpec(cs []*check.Counter) *ebpf.MapSpec {
 	for _, c := range cs {
 		names[c.Index] = c.Name
 	}
-	value := u64Struct(check.CountersMap, btfU64(), names)
+	value := abi.SlotStruct(abi.CountersMap, btfU64(), names)
 	return &ebpf.MapSpec{
-		Name:       check.CountersMap,
+		Name:       abi.CountersMap,
 		Type:       ebpf.PerCPUArray,
 		KeySize:    4,
 		ValueSize:  value.Size,
@@ -149,32 +141,13 @@ func CountersSpec(cs []*check.Counter) *ebpf.MapSpec {
 // btfU64 is the BTF of a u64.
 func btfU64() *btf.Int { return &btf.Int{Name: "unsigned long long", Size: 8} }
 
-// u64Struct is the BTF of the value of a map of counters: a struct named
-// name with one member of type u64 per slot, slots[i] naming the one at
-// byte 8*i. User space finds each counter by its name there. A map whose
-// key is a u64 too passes the key's type, so the object has it once.
-func u64Struct(name string, u64 *btf.Int, slots []string) *btf.Struct {
-	members := make([]btf.Member, len(slots))
-	for i, m := range slots {
-		members[i] = btf.Member{Name: m, Type: u64, Offset: btf.Bits(64 * i)}
+// programName names the program of handler h, or of the sockops handlers
+// when h is the first of them.
+func programName(h *check.Handler) string {
+	if h.Map == nil {
+		return abi.ProgramName(h.Hook, "")
 	}
-	return &btf.Struct{Name: name, Size: uint32(8 * len(slots)), Members: members}
-}
-
-// CounterNames returns the counter names of a counters map spec in slot
-// order.
-func CounterNames(spec *ebpf.MapSpec) []string {
-	st, ok := spec.Value.(*btf.Struct)
-	if !ok {
-		return nil
-	}
-	ms := append([]btf.Member(nil), st.Members...)
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Offset < ms[j].Offset })
-	names := make([]string, len(ms))
-	for i, m := range ms {
-		names[i] = m.Name
-	}
-	return names
+	return abi.ProgramName(h.Hook, h.Map.Name)
 }
 
 // program compiles one program: a verdict, parser, or the sockops program
@@ -182,10 +155,7 @@ func CounterNames(spec *ebpf.MapSpec) []string {
 // survive helper calls (kept in r6); if no context access follows a call it
 // compiles again with the context left in r1, saving the copy.
 func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*ebpf.ProgramSpec, error) {
-	name := k.ProgramName("")
-	if !k.Sockops() {
-		name = k.ProgramName(hs[0].Map.Name)
-	}
+	name := programName(hs[0])
 	g := newGen(p, ls, k, asm.R6)
 	g.body(hs)
 	if !g.ctxAfterCall {
@@ -215,6 +185,6 @@ func program(p *check.Program, ls *lines, k hook.Kind, hs []*check.Handler) (*eb
 		AttachType:   k.AttachType(),
 		SectionName:  k.Section(),
 		Instructions: insns,
-		License:      License,
+		License:      abi.License,
 	}, nil
 }

@@ -4,18 +4,18 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/ast"
-	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
 )
 
-// FlowSpecs describes check.FlowMap and check.FlowCtlMap for a program
+// FlowSpecs describes abi.FlowMap and abi.FlowCtlMap for a program
 // whose FlowMax is max: hashes from a socket cookie to a struct of u64
-// members named by check.FlowStat and check.FlowCtl.
+// members named by abi.FlowStat and abi.FlowCtl.
 func FlowSpecs(max uint32) []*ebpf.MapSpec {
 	u64 := btfU64()
 	spec := func(name string, members []string) *ebpf.MapSpec {
-		value := u64Struct(name, u64, members)
+		value := abi.SlotStruct(name, u64, members)
 		return &ebpf.MapSpec{
 			Name:       name,
 			Type:       ebpf.Hash,
@@ -27,17 +27,17 @@ func FlowSpecs(max uint32) []*ebpf.MapSpec {
 		}
 	}
 	var stats, ctls []string
-	for s := check.FlowStat(0); s < check.NumFlowStats; s++ {
+	for s := abi.FlowStat(0); s < abi.NumFlowStats; s++ {
 		stats = append(stats, s.String())
 	}
-	for c := check.FlowCtl(0); c < check.NumFlowCtls; c++ {
+	for c := abi.FlowCtl(0); c < abi.NumFlowCtls; c++ {
 		ctls = append(ctls, c.String())
 	}
-	return []*ebpf.MapSpec{spec(check.FlowMap, stats), spec(check.FlowCtlMap, ctls)}
+	return []*ebpf.MapSpec{spec(abi.FlowMap, stats), spec(abi.FlowCtlMap, ctls)}
 }
 
 // metered reports whether redirect peer s goes through the flow control
-// of check.FlowMap: out of the peer (egress) in an sk_skb handler. An
+// of abi.FlowMap: out of the peer (egress) in an sk_skb handler. An
 // ingress redirect lands in the peer's receive queue, not its TCP: the
 // loader's measure of what the peer took (its bytes sent) would not see
 // it, and the proxy never pairs sockets that way.
@@ -56,29 +56,29 @@ func (g *gen) flowGate(unmetered label) {
 	open, hold := g.newLabel(), g.newLabel()
 	g.take(asm.R7)
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
-	g.mapPtr(asm.R1, check.FlowMap)
+	g.mapPtr(asm.R1, abi.FlowMap)
 	g.call(asm.FnMapLookupElem)
 	g.emit(asm.Mov.Reg(asm.R7, asm.R0))
 	g.jumpNull(asm.R0, unmetered)
 	g.emit(asm.Mov.Reg(asm.R2, asm.RFP), asm.Add.Imm(asm.R2, -8))
-	g.mapPtr(asm.R1, check.FlowCtlMap)
+	g.mapPtr(asm.R1, abi.FlowCtlMap)
 	g.call(asm.FnMapLookupElem)
 	g.jumpNull(asm.R0, open)
 	g.emit(
-		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(check.FlowPassed)), asm.DWord),
-		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(check.FlowRelayed)), asm.DWord),
+		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(abi.FlowPassed)), asm.DWord),
+		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(abi.FlowRelayed)), asm.DWord),
 	)
 	g.jumpReg64(asm.JNE, asm.R1, asm.R2, hold)
 	g.useCtx()
 	g.emit(
-		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(check.FlowRedirected)), asm.DWord),
+		asm.LoadMem(asm.R1, asm.R7, flowSlot(int(abi.FlowRedirected)), asm.DWord),
 		asm.LoadMem(asm.R2, g.ctx, hook.SkbLenOffset, asm.Word),
 		asm.Add.Reg(asm.R1, asm.R2),
-		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(check.FlowLimit)), asm.DWord),
+		asm.LoadMem(asm.R2, asm.R0, flowSlot(int(abi.FlowLimit)), asm.DWord),
 	)
 	g.jumpReg64(asm.JLE, asm.R1, asm.R2, open)
 	g.bind(hold)
-	g.addLen(asm.R7, check.FlowPassed)
+	g.addLen(asm.R7, abi.FlowPassed)
 	g.jump(g.pass)
 	g.bind(open)
 }
@@ -89,18 +89,18 @@ func (g *gen) flowGate(unmetered label) {
 func (g *gen) flowCount() {
 	skip := g.newLabel()
 	g.jumpImm(asm.JNE, asm.R0, skPass, skip)
-	g.addLen(asm.R7, check.FlowRedirected)
+	g.addLen(asm.R7, abi.FlowRedirected)
 	g.bind(skip)
 }
 
 // addLen adds the skb's length to slot s of the FlowMap value r points
 // to; r1 is clobbered. The add is atomic although one socket's skbs pass
 // its verdict one at a time: the loader reads the value meanwhile.
-func (g *gen) addLen(r asm.Register, s check.FlowStat) {
+func (g *gen) addLen(r asm.Register, s abi.FlowStat) {
 	g.useCtx()
 	add := asm.StoreXAdd(r, asm.R1, asm.DWord)
 	add.Offset = flowSlot(int(s))
 	g.emit(asm.LoadMem(asm.R1, g.ctx, hook.SkbLenOffset, asm.Word), add)
 }
 
-func flowSlot(i int) int16 { return int16(8 * i) }
+func flowSlot(i int) int16 { return int16(abi.SlotOffset(i)) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cilium/ebpf/asm"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
@@ -318,7 +319,7 @@ func (g *gen) redirect(s *ast.RedirectStmt, next cont) {
 	switch {
 	case s.Peer:
 		// The companion map holds each socket under its peer's cookie, so
-		// the key is this socket's own cookie (see check.PeerMapName).
+		// the key is this socket's own cookie (see abi.PeerMapName).
 		g.ctxArg()
 		g.call(asm.FnGetSocketCookie)
 		g.toStack(asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord))
@@ -541,7 +542,7 @@ func (g *gen) update(s *ast.UpdateStmt) {
 // handler (sk_msg) on the same CPU.
 func (g *gen) count(s *ast.CountStmt) {
 	skip := g.newLabel()
-	g.lookupSlots(check.CountersMap, skip)
+	g.lookupSlots(abi.CountersMap, skip)
 	g.addOne(g.prog.CounterOf[s].Index)
 	g.bind(skip)
 }
@@ -568,7 +569,7 @@ func (g *gen) addOne(i int) {
 // addR1 adds r1 to u64 slot i of the value r0 points to.
 func (g *gen) addR1(i int) {
 	add := asm.StoreXAdd(asm.R0, asm.R1, asm.DWord)
-	add.Offset = int16(8 * i)
+	add.Offset = int16(abi.SlotOffset(i))
 	g.emit(add)
 }
 

@@ -5,22 +5,23 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/check"
 )
 
 // MapStatsSpec describes the per-CPU map of the statistics the compiled
-// code keeps for each of ms (see check.MapStatsMap): one entry whose
-// value is a struct of u64 members named by check.StatName.
+// code keeps for each of ms (see abi.MapStatsMap): one entry whose
+// value is a struct of u64 members named by abi.StatName.
 func MapStatsSpec(ms []*check.Map) *ebpf.MapSpec {
-	names := make([]string, len(ms)*int(check.NumStats))
+	names := make([]string, len(ms)*int(abi.NumStats))
 	for _, m := range ms {
-		for s := check.Stat(0); s < check.NumStats; s++ {
-			names[m.StatSlot(s)] = check.StatName(m.Name, s)
+		for s := abi.Stat(0); s < abi.NumStats; s++ {
+			names[m.StatSlot(s)] = abi.StatName(m.Name, s)
 		}
 	}
-	value := u64Struct(check.MapStatsMap, btfU64(), names)
+	value := abi.SlotStruct(abi.MapStatsMap, btfU64(), names)
 	return &ebpf.MapSpec{
-		Name:       check.MapStatsMap,
+		Name:       abi.MapStatsMap,
 		Type:       ebpf.PerCPUArray,
 		KeySize:    4,
 		ValueSize:  value.Size,
@@ -35,8 +36,8 @@ func MapStatsSpec(ms []*check.Map) *ebpf.MapSpec {
 func (g *gen) countInserted(m *check.Map) {
 	skip := g.newLabel()
 	g.jumpImm(asm.JNE, asm.R0, 0, skip)
-	g.lookupSlots(check.MapStatsMap, skip)
-	g.addOne(m.StatSlot(check.StatInserted))
+	g.lookupSlots(abi.MapStatsMap, skip)
+	g.addOne(m.StatSlot(abi.StatInserted))
 	g.bind(skip)
 }
 
@@ -49,13 +50,13 @@ func (g *gen) countRedirect(m *check.Map, next cont) {
 	done, hit := g.newLabel(), g.newLabel()
 	g.take(asm.R7)
 	g.emit(asm.Mov.Reg(asm.R7, asm.R0))
-	g.lookupSlots(check.MapStatsMap, done)
+	g.lookupSlots(abi.MapStatsMap, done)
 	g.emit(asm.Mov.Imm32(asm.R1, 1))
 	g.jumpImm(asm.JEq, asm.R7, skPass, hit)
-	g.addR1(m.StatSlot(check.StatMissed))
+	g.addR1(m.StatSlot(abi.StatMissed))
 	g.jump(done)
 	g.bind(hit)
-	g.addR1(m.StatSlot(check.StatRedirected))
+	g.addR1(m.StatSlot(abi.StatRedirected))
 	g.bind(done)
 	if next != contPass {
 		g.emit(asm.Mov.Reg(asm.R0, asm.R7))

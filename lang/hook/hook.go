@@ -113,41 +113,13 @@ func (k Kind) Section() string {
 		// generic section of the program type, known to every version;
 		// it carries no attach type, which the kernel does not ask for at
 		// load time for sk_skb programs (the attach call names it). The
-		// program name, skb_verdict_MAP, carries it: see ProgramKind.
+		// program name, skb_verdict_MAP, carries it: see
+		// abi.ParseProgramName.
 		return "sk_skb"
 	case Established, Connect, Accept:
 		return "sockops"
 	}
 	return ""
-}
-
-// ProgramKind is ProgramName read backwards, for the programs of a map
-// hook: the hook whose prefix a program name has, and the map name after
-// it. ok is false for a name without such a prefix.
-func ProgramKind(name string) (k Kind, mapName string, ok bool) {
-	for _, k := range kinds {
-		if k.Sockops() {
-			continue
-		}
-		// No hook's prefix is a prefix of another's.
-		if prefix := k.ProgramName(""); strings.HasPrefix(name, prefix) && len(name) > len(prefix) {
-			return k, name[len(prefix):], true
-		}
-	}
-	return Invalid, "", false
-}
-
-// SockopsProgram is the name of the one sockops program of a file.
-const SockopsProgram = "sockops"
-
-// ProgramName is the name of the program compiled for a handler of hook k
-// on the map named mapName: the hook with '_' for spaces, then the map.
-// All sockops handlers share SockopsProgram.
-func (k Kind) ProgramName(mapName string) string {
-	if k.Sockops() {
-		return SockopsProgram
-	}
-	return strings.ReplaceAll(k.String(), " ", "_") + "_" + mapName
 }
 
 // Sockops op codes (enum in include/uapi/linux/bpf.h).

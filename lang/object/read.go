@@ -12,7 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/abi"
 )
 
 // Read reads a BPF ELF object of size bytes, sockc's or clang's, with
@@ -43,7 +43,7 @@ func attachTypesFromNames(spec *ebpf.CollectionSpec) {
 		if p.Type != ebpf.SkSKB || p.AttachType != ebpf.AttachNone {
 			continue
 		}
-		if k, _, ok := hook.ProgramKind(name); ok && k.ProgramType() == ebpf.SkSKB {
+		if k, _, ok := abi.ParseProgramName(name); ok && k.ProgramType() == ebpf.SkSKB {
 			p.AttachType = k.AttachType()
 		}
 	}
