@@ -12,6 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/sockc/sockc/lang/abi"
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/codegen"
 	"github.com/sockc/sockc/lang/diag"
@@ -28,6 +29,10 @@ type Output struct {
 	// Program is the checked file: maps with their key layouts, handlers
 	// and counters.
 	Program *check.Program
+	// Manifest is what a loader needs to know of Spec beyond its maps
+	// and programs (codegen.Manifest): runtime.LoadSource takes it from
+	// here rather than reading it back from the names.
+	Manifest *abi.Manifest
 	// Warnings are the diagnostics that did not stop compilation.
 	Warnings diag.List
 }
@@ -128,7 +133,7 @@ func (o Options) stages(f *token.File, errs *diag.Collector) (*Output, error) {
 		}
 		return nil, errs.List()
 	}
-	return &Output{Spec: spec, Program: prog, Warnings: errs.List()}, nil
+	return &Output{Spec: spec, Program: prog, Manifest: codegen.Manifest(prog), Warnings: errs.List()}, nil
 }
 
 // MaxSourceSize is the largest source file sockc reads, in bytes. sockc
