@@ -18,13 +18,15 @@ type Attachment struct {
 	Type    ebpf.AttachType
 }
 
-// Plan works out where each program of spec attaches. A program named by
-// sockc's convention (hook prefix + map name, e.g. msg_socks) attaches to
-// that map; otherwise, when the object has exactly one sockmap or
-// sockhash, to that one. The attach type comes from the program's section
-// (libbpf's names), or from the name prefix. Sockops programs attach to a
-// cgroup. explicit, if not nil, gives program -> map for programs that
-// follow neither rule.
+// Plan works out where each program of spec attaches, from the spec
+// alone: Load plans so for an object that comes without the compiler's
+// manifest (LoadSource has one, and attaches as it says). A program named
+// by sockc's convention (abi.ProgramName: hook prefix + map name, e.g.
+// msg_socks) attaches to that map; otherwise, when the object has exactly
+// one sockmap or sockhash, to that one. The attach type comes from the
+// program's section (libbpf's names), or from the name prefix. Sockops
+// programs attach to a cgroup. explicit, if not nil, gives program -> map
+// for programs that follow neither rule.
 func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, error) {
 	var sockMaps []string
 	for name, m := range spec.Maps {

@@ -19,7 +19,6 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
@@ -75,7 +74,9 @@ type Runtime struct {
 	counters []string
 	// statSlots locate the statistics of abi.MapStatsMap.
 	statSlots []statSlot
-	features  *features.Set
+	// peers maps each map that `redirect peer` uses to its companion.
+	peers    map[string]string
+	features *features.Set
 
 	mu     sync.Mutex
 	undo   []func() error // teardown steps, run last to first
@@ -123,21 +124,16 @@ func LoadFile(path string, opts Options) (*Runtime, error) {
 }
 
 // LoadSource compiles a .sock source and loads it. A compile error is the
-// compiler's diag.List.
+// compiler's diag.List. Where each program attaches, the maps' key
+// layouts, the companions of `redirect peer`, the counters and the
+// statistics come from the compiler (sockc.Output.Manifest); opts.Keys
+// adds to the layouts or replaces them.
 func LoadSource(filename string, src []byte, opts Options) (*Runtime, error) {
 	out, err := sockc.Build(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	layouts := map[string]keys.Layout{}
-	for _, m := range out.Program.Maps {
-		layouts[m.Name] = m.Key
-	}
-	for k, v := range opts.Keys {
-		layouts[k] = v
-	}
-	opts.Keys = layouts
-	return Load(out.Spec, opts)
+	return load(out.Spec, out.Manifest, opts)
 }
 
 // LoadObject loads a BPF ELF object of size bytes, sockc's or clang's. The
@@ -154,11 +150,27 @@ func LoadObject(r io.ReaderAt, size int64, opts Options) (*Runtime, error) {
 // Load creates the maps and programs of spec, pins the maps if asked, and
 // attaches every sk_msg and sk_skb program to its map. Sockops programs
 // wait for AttachCgroup. On error, everything created so far is removed.
-func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
+//
+// spec may come from anywhere, so Load reads what it needs to know back
+// from the names sockc gives programs and maps (Plan, abi.PeerOf) and
+// from the BTF of the counters and statistics maps. LoadSource, which has
+// the compiler's own account, does not.
+func Load(spec *ebpf.CollectionSpec, opts Options) (*Runtime, error) {
+	return load(spec, nil, opts)
+}
+
+// load is Load with the compiler's manifest of spec, or nil for an
+// object from elsewhere (a file, or a spec given to Load).
+func load(spec *ebpf.CollectionSpec, man *abi.Manifest, opts Options) (_ *Runtime, err error) {
 	if err := CheckHost(); err != nil {
 		return nil, err
 	}
-	plan, err := Plan(spec, opts.Attach)
+	var plan []Attachment
+	if man != nil {
+		plan, err = planManifest(spec, man, opts.Attach)
+	} else {
+		plan, err = Plan(spec, opts.Attach)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -180,16 +192,13 @@ func Load(spec *ebpf.CollectionSpec, opts Options) (_ *Runtime, err error) {
 		return nil, err
 	}
 	rt := &Runtime{spec: spec, plan: plan, layouts: map[string]keys.Layout{}, maps: map[string]*Map{}, done: make(chan struct{}), features: fs}
+	if man != nil {
+		rt.fromManifest(man)
+	} else {
+		rt.fromNames()
+	}
 	for k, v := range opts.Keys {
 		rt.layouts[k] = v
-	}
-	if cs, ok := spec.Maps[abi.CountersMap]; ok {
-		rt.counters = abi.CounterNames(cs)
-	}
-	if ms, ok := spec.Maps[abi.MapStatsMap]; ok {
-		if st, ok := ms.Value.(*btf.Struct); ok {
-			rt.statSlots = statSlots(st)
-		}
 	}
 	defer func() {
 		if err != nil {
@@ -380,8 +389,10 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 	if !ok {
 		layout = rawLayout(em)
 	}
-	m := &Map{name: name, m: em, layout: layout, peers: rt.coll.Maps[abi.PeerMapName(name)],
-		flow: rt.coll.Maps[abi.FlowMap], flowCtl: rt.coll.Maps[abi.FlowCtlMap]}
+	m := &Map{name: name, m: em, layout: layout, flow: rt.coll.Maps[abi.FlowMap], flowCtl: rt.coll.Maps[abi.FlowCtlMap]}
+	if p, ok := rt.peers[name]; ok {
+		m.peers = rt.coll.Maps[p]
+	}
 	rt.maps[name] = m
 	return m, nil
 }
@@ -391,7 +402,7 @@ func (rt *Runtime) Map(name string) (*Map, error) {
 func (rt *Runtime) PeerMaps() []string {
 	var out []string
 	for _, n := range rt.MapNames() {
-		if _, ok := rt.coll.Maps[abi.PeerMapName(n)]; ok {
+		if _, ok := rt.peers[n]; ok {
 			out = append(out, n)
 		}
 	}

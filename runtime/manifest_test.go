@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/sockc/sockc"
+	"github.com/sockc/sockc/lang/keys"
+)
+
+// TestManifestAgreesWithNames: for every example and golden source that
+// compiles, what the runtime takes from the compiler's manifest
+// (LoadSource) is what it reads back from the names and BTF of the same
+// object (Load, LoadFile of an object): where each program attaches, the
+// companions of `redirect peer`, the counters and the statistics. So an
+// object loaded from its file behaves as its source does.
+func TestManifestAgreesWithNames(t *testing.T) {
+	files, err := filepath.Glob("../examples/*.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := filepath.Glob("../testdata/golden/*.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, peers, counters, stats := 0, 0, 0, 0
+	for _, f := range append(files, golden...) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sockc.Build(f, src)
+		if err != nil {
+			continue // a golden of diagnostics
+		}
+		compiled++
+		fromNames, err := Plan(out.Spec, nil)
+		if err != nil {
+			t.Errorf("%s: Plan: %v", f, err)
+			continue
+		}
+		fromManifest, err := planManifest(out.Spec, out.Manifest, nil)
+		if err != nil {
+			t.Errorf("%s: planManifest: %v", f, err)
+			continue
+		}
+		if !reflect.DeepEqual(fromManifest, fromNames) {
+			t.Errorf("%s: attachments from the manifest %v, from the names %v", f, fromManifest, fromNames)
+		}
+		man := &Runtime{spec: out.Spec, layouts: map[string]keys.Layout{}}
+		man.fromManifest(out.Manifest)
+		named := &Runtime{spec: out.Spec, layouts: map[string]keys.Layout{}}
+		named.fromNames()
+		if !reflect.DeepEqual(man.peers, named.peers) {
+			t.Errorf("%s: companions from the manifest %v, from the names %v", f, man.peers, named.peers)
+		}
+		if !slices.Equal(man.counters, named.counters) {
+			t.Errorf("%s: counters from the manifest %v, from BTF %v", f, man.counters, named.counters)
+		}
+		if !reflect.DeepEqual(man.statSlots, named.statSlots) {
+			t.Errorf("%s: statistics from the manifest %v, from BTF %v", f, man.statSlots, named.statSlots)
+		}
+		for _, m := range out.Program.Maps {
+			if !man.layouts[m.Name].Equal(m.Key) {
+				t.Errorf("%s: map %s: layout %v from the manifest, want %v", f, m.Name, man.layouts[m.Name], m.Key)
+			}
+		}
+		peers += len(man.peers)
+		counters += len(man.counters)
+		stats += len(man.statSlots)
+	}
+	if compiled < 30 || peers == 0 || counters == 0 || stats == 0 {
+		t.Errorf("%d files compiled, %d companions, %d counters, %d statistics: the test compared too little", compiled, peers, counters, stats)
+	}
+}
