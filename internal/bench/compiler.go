@@ -298,7 +298,14 @@ func timeProgram(ctx context.Context, p Program, o CompilerOptions, tmp string, 
 	}); err != nil {
 		return t, err
 	}
-	if args := readyArgs(p.Sock); kernel && p.File != "" && args != nil {
+	if !kernel || p.File == "" {
+		return t, nil
+	}
+	args, err := readyArgs(p)
+	if err != nil {
+		return t, err
+	}
+	if args != nil {
 		if t.Ready, err = medianOf(o.Runs, func() (time.Duration, error) {
 			return timeToReady(ctx, o.Sockc, append([]string{"run", file}, args...))
 		}); err != nil {
@@ -308,18 +315,30 @@ func timeProgram(ctx context.Context, p Program, o CompilerOptions, tmp string, 
 	return t, nil
 }
 
-// readyArgs are the `sockc run` arguments that make a program do its job:
-// a cgroup command for sockops, a listener for `redirect peer`.
-func readyArgs(src string) []string {
-	switch {
-	case strings.Contains(src, "on established") || strings.Contains(src, "on connect") || strings.Contains(src, "on accept"):
-		return []string{"--", "true"}
-	case strings.Contains(src, "redirect peer") && strings.Contains(src, "count"):
-		return []string{"--proxy", "127.0.0.1:0=127.0.0.1:9"}
-	case strings.Contains(src, "redirect peer"):
-		return []string{"--accept", "127.0.0.1:0"}
+// readyArgs are the `sockc run` arguments that make p do its job, as the
+// compiler's manifest of it says: a cgroup command for a sockops program,
+// a pair of sockets for a map with a companion of `redirect peer`. Both
+// an echo and a proxy pair sockets so; the proxy is the one that counts
+// what it forwards (examples/proxy.sock), and gets an upstream. nil when
+// the programs need neither.
+func readyArgs(p Program) ([]string, error) {
+	out, err := sockc.Build(p.Name, []byte(p.Sock))
+	if err != nil {
+		return nil, fmt.Errorf("sockc: %w", err)
 	}
-	return nil
+	man := out.Manifest
+	for _, pr := range man.Programs {
+		if pr.Hook.Sockops() {
+			return []string{"--", "true"}, nil
+		}
+	}
+	switch {
+	case len(man.Peers) > 0 && len(man.Counters) > 0:
+		return []string{"--proxy", "127.0.0.1:0=127.0.0.1:9"}, nil
+	case len(man.Peers) > 0:
+		return []string{"--accept", "127.0.0.1:0"}, nil
+	}
+	return nil, nil
 }
 
 // timeToReady starts `sockc ARGS` and returns the time until it prints
