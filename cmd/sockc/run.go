@@ -134,41 +134,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	if f.verbose {
 		logf = func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
 	}
-	// Everything about the command line is checked before the kernel is
-	// touched, so that usage errors are status 2 for everyone.
-	if f.sndbuf < 0 {
-		return usageErrorf("run: --send-buffer %d: want a number of bytes, 0 or more", f.sndbuf)
-	}
-	if f.drain < 0 {
-		return usageErrorf("run: --drain %v: want a duration of 0 or more", f.drain)
-	}
-	seen := map[string]bool{}
-	for _, cg := range f.cgroups {
-		if seen[filepath.Clean(cg)] {
-			return usageErrorf("run: --cgroup %s given twice", cg)
-		}
-		seen[filepath.Clean(cg)] = true
-	}
-	specs, err := parseProxySpecs(f.proxies, f.accepts)
+	specs, err := checkRunArgs(file, f)
 	if err != nil {
 		return err
-	}
-	if f.flowControl && len(specs) == 0 {
-		return usageErrorf("run: --flow-control applies to --proxy and --accept; give one")
-	}
-	// What the command line names must exist before anything is loaded:
-	// a wrong path is the caller's mistake (status 2), not the program's.
-	if fi, err := os.Stat(file); err != nil {
-		return usageErrorf("%v", err)
-	} else if !fi.Mode().IsRegular() {
-		return usageErrorf("run: %s is not a regular file: give a .sock source or a BPF object", file)
-	}
-	for _, cg := range f.cgroups {
-		if fi, err := os.Stat(cg); err != nil {
-			return usageErrorf("run: --cgroup: %v", err)
-		} else if !fi.IsDir() {
-			return usageErrorf("run: --cgroup %s is not a directory (want a cgroup2 directory)", cg)
-		}
 	}
 
 	// Signals are caught from here on: a Ctrl-C during setup still
@@ -204,21 +172,9 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 	}()
 
 	notef := func(format string, args ...any) { fmt.Fprintf(stderr, "sockc: "+format+"\n", args...) }
-	// The kernel is asked once what it offers; the runtime takes the
-	// fallback of each missing feature (sockc doctor lists them).
-	mount, _ := runtime.Cgroup2Mount()
-	kernel, err := features.Probe(features.ProbeOptions{Cgroup2: mount})
+	rt, kernel, err := loadRun(stderr, file, f.pin, notef)
 	if err != nil {
-		return &exitError{code: exitInput, msg: err.Error()}
-	}
-	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: f.pin, Logf: notef, Features: kernel})
-	var diags diag.List
-	if errors.As(err, &diags) {
-		diags.Format(stderr)
-		return errReported
-	}
-	if err != nil {
-		return &exitError{code: exitInput, msg: err.Error()}
+		return err
 	}
 	defer func() {
 		if cerr := rt.Close(); cerr != nil {
@@ -236,17 +192,8 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 			logf("attached %s to map %s (%s)", a.Program, a.Map, a.Type)
 		}
 	}
-	if rt.HasSockops() && len(f.cgroups) == 0 && len(command) == 0 {
-		return usageErrorf("run: %s has sockops handlers (on established/connect/accept): give --cgroup PATH, or run a command: sockc run %s -- COMMAND", file, file)
-	}
-	if !rt.HasSockops() && len(f.cgroups) > 0 {
-		return usageErrorf("run: --cgroup given, but %s has no sockops handlers", file)
-	}
-	for _, cg := range f.cgroups {
-		if err := rt.AttachCgroup(cg); err != nil {
-			return &exitError{code: exitInput, msg: err.Error()}
-		}
-		logf("attached sockops to cgroup %s", cg)
+	if err := attachCgroups(rt, file, command, f.cgroups, logf); err != nil {
+		return err
 	}
 
 	// Listen on everything first, then serve.
@@ -258,38 +205,10 @@ func runRun(stderr io.Writer, file string, command []string, f runFlags) (err er
 		}
 	}()
 	if len(specs) > 0 {
-		m, err := peerMap(rt, f.mapName)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return ee
-		}
+		var err error
+		proxies, listeners, err = listenProxies(stderr, rt, file, specs, f, abort, logf)
 		if err != nil {
-			return &exitError{code: exitInput, msg: err.Error()}
-		}
-		if f.flowControl {
-			if !m.Metered() {
-				return &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
-			}
-			if err := runtime.CheckFlowControl(m); err != nil {
-				return &exitError{code: exitInput, msg: "run: --flow-control: " + err.Error()}
-			}
-		}
-		for _, sp := range specs {
-			ln, err := sp.listener()
-			if err != nil {
-				return &exitError{code: exitInput, msg: err.Error()}
-			}
-			listeners = append(listeners, ln)
-			sndbuf := f.sndbuf
-			if sndbuf == 0 {
-				sndbuf = -1 // the kernel's own
-			}
-			proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, SendBuffer: sndbuf, FlowControl: f.flowControl, Logf: logf})
-			if sp.upstream != "" {
-				fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
-			} else {
-				fmt.Fprintf(stderr, "sockc: accepting on %s\n", ln.Addr())
-			}
+			return err
 		}
 	}
 	var wg sync.WaitGroup
@@ -543,4 +462,124 @@ func statsLine(rt *runtime.Runtime, proxies []*runtime.Proxy) string {
 			st.Accepted, st.Active, st.Closed, st.Relayed, st.FailedDials, st.Aborted, st.Held))
 	}
 	return "sockc: stats " + strings.Join(parts, " ")
+}
+
+// checkRunArgs checks everything about the command line before the
+// kernel is touched, so that usage errors are status 2 for everyone, and
+// returns the --proxy and --accept specs.
+func checkRunArgs(file string, f runFlags) ([]proxySpec, error) {
+	if f.sndbuf < 0 {
+		return nil, usageErrorf("run: --send-buffer %d: want a number of bytes, 0 or more", f.sndbuf)
+	}
+	if f.drain < 0 {
+		return nil, usageErrorf("run: --drain %v: want a duration of 0 or more", f.drain)
+	}
+	seen := map[string]bool{}
+	for _, cg := range f.cgroups {
+		if seen[filepath.Clean(cg)] {
+			return nil, usageErrorf("run: --cgroup %s given twice", cg)
+		}
+		seen[filepath.Clean(cg)] = true
+	}
+	specs, err := parseProxySpecs(f.proxies, f.accepts)
+	if err != nil {
+		return nil, err
+	}
+	if f.flowControl && len(specs) == 0 {
+		return nil, usageErrorf("run: --flow-control applies to --proxy and --accept; give one")
+	}
+	// What the command line names must exist before anything is loaded:
+	// a wrong path is the caller's mistake (status 2), not the program's.
+	if fi, err := os.Stat(file); err != nil {
+		return nil, usageErrorf("%v", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, usageErrorf("run: %s is not a regular file: give a .sock source or a BPF object", file)
+	}
+	for _, cg := range f.cgroups {
+		if fi, err := os.Stat(cg); err != nil {
+			return nil, usageErrorf("run: --cgroup: %v", err)
+		} else if !fi.IsDir() {
+			return nil, usageErrorf("run: --cgroup %s is not a directory (want a cgroup2 directory)", cg)
+		}
+	}
+	return specs, nil
+}
+
+// loadRun loads file for sockc run, with the fallback of each feature
+// the kernel lacks: the kernel is asked once what it offers (sockc
+// doctor lists it). A compile error is printed as the compiler's list.
+func loadRun(stderr io.Writer, file, pin string, notef func(string, ...any)) (*runtime.Runtime, *features.Set, error) {
+	mount, _ := runtime.Cgroup2Mount()
+	kernel, err := features.Probe(features.ProbeOptions{Cgroup2: mount})
+	if err != nil {
+		return nil, nil, &exitError{code: exitInput, msg: err.Error()}
+	}
+	rt, err := runtime.LoadFile(file, runtime.Options{PinDir: pin, Logf: notef, Features: kernel})
+	var diags diag.List
+	if errors.As(err, &diags) {
+		diags.Format(stderr)
+		return nil, nil, errReported
+	}
+	if err != nil {
+		return nil, nil, &exitError{code: exitInput, msg: err.Error()}
+	}
+	return rt, kernel, nil
+}
+
+// attachCgroups attaches rt's sockops program to each --cgroup, after
+// checking that the file and the command line agree on sockops.
+func attachCgroups(rt *runtime.Runtime, file string, command, cgroups []string, logf func(string, ...any)) error {
+	if rt.HasSockops() && len(cgroups) == 0 && len(command) == 0 {
+		return usageErrorf("run: %s has sockops handlers (on established/connect/accept): give --cgroup PATH, or run a command: sockc run %s -- COMMAND", file, file)
+	}
+	if !rt.HasSockops() && len(cgroups) > 0 {
+		return usageErrorf("run: --cgroup given, but %s has no sockops handlers", file)
+	}
+	for _, cg := range cgroups {
+		if err := rt.AttachCgroup(cg); err != nil {
+			return &exitError{code: exitInput, msg: err.Error()}
+		}
+		logf("attached sockops to cgroup %s", cg)
+	}
+	return nil
+}
+
+// listenProxies listens on each --proxy and --accept address and makes
+// its Proxy over the peer map. The listeners it returns, on error too,
+// are the caller's to close.
+func listenProxies(stderr io.Writer, rt *runtime.Runtime, file string, specs []proxySpec, f runFlags, abort chan struct{}, logf func(string, ...any)) (proxies []*runtime.Proxy, listeners []net.Listener, err error) {
+	m, err := peerMap(rt, f.mapName)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return nil, listeners, ee
+	}
+	if err != nil {
+		return nil, listeners, &exitError{code: exitInput, msg: err.Error()}
+	}
+	if f.flowControl {
+		if !m.Metered() {
+			return nil, listeners, &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
+		}
+		if err := runtime.CheckFlowControl(m); err != nil {
+			return nil, listeners, &exitError{code: exitInput, msg: "run: --flow-control: " + err.Error()}
+		}
+	}
+	for _, sp := range specs {
+		ln, err := sp.listener()
+		if err != nil {
+			return nil, listeners, &exitError{code: exitInput, msg: err.Error()}
+		}
+		listeners = append(listeners, ln)
+		sndbuf := f.sndbuf
+		if sndbuf == 0 {
+			sndbuf = -1 // the kernel's own
+		}
+		proxies = append(proxies, &runtime.Proxy{Map: m, Upstream: sp.upstream, Drain: f.drain, Abort: abort, SendBuffer: sndbuf, FlowControl: f.flowControl, Logf: logf})
+		if sp.upstream != "" {
+			fmt.Fprintf(stderr, "sockc: proxy %s -> %s\n", ln.Addr(), sp.upstream)
+		} else {
+			fmt.Fprintf(stderr, "sockc: accepting on %s\n", ln.Addr())
+		}
+	}
+	return proxies, listeners, nil
 }
