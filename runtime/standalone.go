@@ -3,8 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"io"
-	"syscall"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/rlimit"
@@ -47,31 +45,4 @@ func (m *Map) Close() error {
 	}
 	m.closed = true
 	return errors.Join(clearMap(m.m), m.m.Close())
-}
-
-// Attach attaches an sk_msg or sk_skb program to the map with the given
-// attach type, with a BPF link where the kernel has them for sockmaps
-// (Linux 6.10) and BPF_PROG_ATTACH before. Closing the result detaches it.
-func (m *Map) Attach(prog *ebpf.Program, typ ebpf.AttachType) (io.Closer, error) {
-	// No feature set here: try a link, fall back if the kernel has none.
-	att, err := attachProgram(m.m, prog, typ, true)
-	if err != nil {
-		return nil, fmt.Errorf("attach to map %s: %w", m.name, err)
-	}
-	return att, nil
-}
-
-// PutRaw stores the socket behind a syscall.RawConn (from a net.Conn,
-// an os.File, or a socket of another library) under the key built from
-// values.
-func (m *Map) PutRaw(rc syscall.RawConn, values ...any) error {
-	key, err := m.Encode(values...)
-	if err != nil {
-		return fmt.Errorf("map %s: %w", m.name, err)
-	}
-	var perr error
-	if err := rc.Control(func(fd uintptr) { perr = m.PutFD(int(fd), key) }); err != nil {
-		return err
-	}
-	return perr
 }
