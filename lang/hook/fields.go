@@ -72,17 +72,6 @@ const (
 	SockOps                // struct bpf_sock_ops
 )
 
-// Context returns the context struct of the hook's program.
-func (k Kind) Context() Context {
-	switch {
-	case k == Msg:
-		return SkMsgMD
-	case k.Sockops():
-		return SockOps
-	}
-	return SkBuff
-}
-
 func (c Context) String() string {
 	switch c {
 	case SkMsgMD:

@@ -42,8 +42,9 @@ func ParseKernelVersion(s string) (KernelVersion, error) {
 // feature that came with it, when that release is newer than
 // MinSupportedKernel (ok false otherwise).
 func (k Kind) Needs() (v KernelVersion, feature string, ok bool) {
-	if k == SkbVerdict {
-		return KernelVersion{5, 13}, "BPF_SK_SKB_VERDICT", true
+	e := k.get()
+	if e.feature == "" {
+		return KernelVersion{}, "", false
 	}
-	return KernelVersion{}, "", false
+	return e.kernel, e.feature, true
 }
