@@ -1,7 +1,5 @@
 package hook
 
-import "slices"
-
 // FieldType is what a context field holds, as the language sees it.
 type FieldType int
 
@@ -84,27 +82,55 @@ func (c Context) String() string {
 
 // FieldNames returns the language's fields in documentation order, in a
 // new slice the caller may change.
-func FieldNames() []string { return slices.Clone(fieldNames) }
-
-// fieldNames lists the language's fields in documentation order.
-var fieldNames = []string{"local_port", "remote_port", "local_ip", "remote_ip", "local_ip4", "remote_ip4", "local_ip6", "remote_ip6", "family", "size"}
-
-// offsets per context, from include/uapi/linux/bpf.h; -1: not available.
-var offsets = map[string][3]int16{
-	//              sk_msg_md  __sk_buff  bpf_sock_ops
-	"family":      {16, 88, 20},
-	"remote_ip4":  {20, 92, 24},
-	"local_ip4":   {24, 96, 28},
-	"remote_ip6":  {28, 100, 32},
-	"local_ip6":   {44, 116, 48},
-	"remote_port": {60, 132, 64},
-	"local_port":  {64, 136, 68},
-	"size":        {68, 0, -1}, // sk_msg_md.size, __sk_buff.len
+func FieldNames() []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.name
+	}
+	return out
 }
 
-// ipFields are the family-agnostic address fields, each read from the ip4
-// or ip6 field of its end (local or remote) by the socket's family.
-var ipFields = map[string]string{"local_ip": "local", "remote_ip": "remote"}
+// fieldInfo is everything sockc knows about one context field.
+type fieldInfo struct {
+	name  string
+	typ   FieldType
+	enc   Encoding
+	words int
+	// offs is the byte offset per context struct (indexed by Context),
+	// from include/uapi/linux/bpf.h; -1: not available.
+	offs [3]int16
+	// v4, v6 name, for an ip field, the same end's ip4 and ip6 fields:
+	// it is read from one or the other by the socket's family, and
+	// available where v6 is.
+	v4, v6 string
+}
+
+// fields lists the language's fields in documentation order. Lookup and
+// FieldNames read it; adding a field is adding one entry.
+var fields = []fieldInfo{
+	//                                                            sk_msg_md  __sk_buff  bpf_sock_ops
+	{name: "local_port", typ: Port, enc: HostOrder, words: 1, offs: [3]int16{64, 136, 68}},
+	{name: "remote_port", typ: Port, enc: PortShifted, words: 1, offs: [3]int16{60, 132, 64}},
+	{name: "local_ip", typ: IP, enc: NetworkOrder, words: 4, v4: "local_ip4", v6: "local_ip6"},
+	{name: "remote_ip", typ: IP, enc: NetworkOrder, words: 4, v4: "remote_ip4", v6: "remote_ip6"},
+	{name: "local_ip4", typ: IP4, enc: NetworkOrder, words: 1, offs: [3]int16{24, 96, 28}},
+	{name: "remote_ip4", typ: IP4, enc: NetworkOrder, words: 1, offs: [3]int16{20, 92, 24}},
+	{name: "local_ip6", typ: IP6, enc: NetworkOrder, words: 4, offs: [3]int16{44, 116, 48}},
+	{name: "remote_ip6", typ: IP6, enc: NetworkOrder, words: 4, offs: [3]int16{28, 100, 32}},
+	{name: "family", typ: Family, enc: HostOrder, words: 1, offs: [3]int16{16, 88, 20}},
+	// sk_msg_md.size, __sk_buff.len (SkbLenOffset); bpf_sock_ops has none.
+	{name: "size", typ: Size, enc: HostOrder, words: 1, offs: [3]int16{68, SkbLenOffset, -1}},
+}
+
+// field returns the entry called name.
+func field(name string) (*fieldInfo, bool) {
+	for i := range fields {
+		if fields[i].name == name {
+			return &fields[i], true
+		}
+	}
+	return nil, false
+}
 
 // OpOffset is the offset of bpf_sock_ops.op.
 const OpOffset = 0
@@ -115,40 +141,25 @@ const SkbLenOffset = 0
 // Lookup returns the field called name in the hook's context. known reports
 // whether the name is a field at all; ok whether this hook has it.
 func (k Kind) Lookup(name string) (f Field, known, ok bool) {
-	if end, isIP := ipFields[name]; isIP {
-		v6, _, ok := k.Lookup(end + "_ip6")
-		v4, _, _ := k.Lookup(end + "_ip4")
-		fam, _, _ := k.Lookup("family")
-		if !ok {
-			return Field{}, true, false
-		}
-		return Field{Name: name, Type: IP, Encoding: NetworkOrder, Offset: v6.Offset, Words: 4,
-			V4Offset: v4.Offset, FamilyOffset: fam.Offset}, true, true
-	}
-	offs, known := offsets[name]
+	e, known := field(name)
 	if !known {
 		return Field{}, false, false
 	}
-	off := offs[k.Context()]
-	if off < 0 {
+	if e.typ == IP {
+		v6, _, ok := k.Lookup(e.v6)
+		if !ok {
+			return Field{}, true, false
+		}
+		v4, _, _ := k.Lookup(e.v4)
+		fam, _, _ := k.Lookup("family")
+		return Field{Name: name, Type: IP, Encoding: e.enc, Offset: v6.Offset, Words: e.words,
+			V4Offset: v4.Offset, FamilyOffset: fam.Offset}, true, true
+	}
+	c := k.Context()
+	if c < 0 || int(c) >= len(e.offs) || e.offs[c] < 0 {
 		return Field{}, true, false
 	}
-	f = Field{Name: name, Offset: off, Words: 1}
-	switch name {
-	case "local_port":
-		f.Type = Port
-	case "remote_port":
-		f.Type, f.Encoding = Port, PortShifted
-	case "local_ip4", "remote_ip4":
-		f.Type, f.Encoding = IP4, NetworkOrder
-	case "local_ip6", "remote_ip6":
-		f.Type, f.Encoding, f.Words = IP6, NetworkOrder, 4
-	case "family":
-		f.Type = Family
-	case "size":
-		f.Type = Size
-	}
-	return f, true, true
+	return Field{Name: name, Type: e.typ, Encoding: e.enc, Offset: e.offs[c], Words: e.words}, true, true
 }
 
 // Address family values for the family field.

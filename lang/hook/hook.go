@@ -43,10 +43,11 @@ type info struct {
 	feature string           // the kernel feature that came with kernel
 }
 
-// table holds every hook's facts, indexed by Kind; table[Invalid] is the
-// zero info. Kinds, String, Parse and every method of Kind read it.
+// table holds every hook's facts, indexed by Kind; table[Invalid] is empty
+// but for its context, __sk_buff, the one of no particular program. Kinds,
+// String, Parse and every method of Kind read it.
 var table = [...]info{
-	Invalid: {},
+	Invalid: {ctx: SkBuff},
 	Msg: {
 		name: "msg", prog: ebpf.SkMsg, attach: ebpf.AttachSkMsgVerdict,
 		section: "sk_msg", ctx: SkMsgMD, toMap: true, verdict: true,
@@ -97,7 +98,7 @@ var table = [...]info{
 	},
 }
 
-// get returns k's entry, the zero info for Invalid and out-of-range kinds.
+// get returns k's entry, table[Invalid] for Invalid and out-of-range kinds.
 func (k Kind) get() *info {
 	if k <= Invalid || int(k) >= len(table) {
 		return &table[Invalid]

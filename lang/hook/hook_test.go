@@ -16,7 +16,7 @@ func TestTable(t *testing.T) {
 		t.Fatalf("table has %d entries, want one per kind (%d)", len(table), Accept+1)
 	}
 	if table[Invalid].name != "" || Invalid.NeedsMap() || Invalid.Sockops() || Invalid.Section() != "" {
-		t.Errorf("table[Invalid] is not the zero entry: %+v", table[Invalid])
+		t.Errorf("table[Invalid] is not empty: %+v", table[Invalid])
 	}
 	names := map[string]Kind{}
 	sections := map[string]Kind{}
@@ -89,5 +89,58 @@ func TestHooksAllowing(t *testing.T) {
 	}
 	if got := HooksAllowing(StmtUpdate + 1); got != "" {
 		t.Errorf("HooksAllowing(past the last) = %q, want empty", got)
+	}
+}
+
+// TestFields holds the field table to itself: names unique, words by type,
+// an ip field names an ip4 and an ip6 field of one end, and every other
+// field sits in at least one context struct, 4-byte aligned.
+func TestFields(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if f.name == "" || seen[f.name] {
+			t.Errorf("field name %q empty or repeated", f.name)
+		}
+		seen[f.name] = true
+		wantWords := 1
+		if f.typ == IP6 || f.typ == IP {
+			wantWords = 4
+		}
+		if f.words != wantWords {
+			t.Errorf("%s: %d words, want %d for %v", f.name, f.words, wantWords, f.typ)
+		}
+		if (f.typ == IP) != (f.v4 != "" || f.v6 != "") {
+			t.Errorf("%s: only ip fields name the fields they read", f.name)
+		}
+		if f.typ == IP {
+			v4, ok4 := field(f.v4)
+			v6, ok6 := field(f.v6)
+			if !ok4 || !ok6 || v4.typ != IP4 || v6.typ != IP6 ||
+				strings.TrimSuffix(f.v4, "4") != f.name || strings.TrimSuffix(f.v6, "6") != f.name {
+				t.Errorf("%s reads %q and %q: want its end's ip4 and ip6 fields", f.name, f.v4, f.v6)
+			}
+			if f.enc != NetworkOrder {
+				t.Errorf("%s: an address is in network order", f.name)
+			}
+			continue
+		}
+		placed := false
+		for c, off := range f.offs {
+			if off >= 0 {
+				placed = true
+				if off%4 != 0 {
+					t.Errorf("%s: offset %d in %v is not 4-byte aligned", f.name, off, Context(c))
+				}
+			}
+		}
+		if !placed {
+			t.Errorf("%s is in no context struct", f.name)
+		}
+	}
+	if _, _, ok := Established.Lookup("size"); ok {
+		t.Error("bpf_sock_ops has a size field")
+	}
+	if _, known, _ := Msg.Lookup("nope"); known {
+		t.Error("Lookup knows an unknown name")
 	}
 }
