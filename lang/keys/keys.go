@@ -34,26 +34,47 @@ const (
 	IP
 )
 
-var componentNames = map[Component]string{U32: "u32", U64: "u64", Port: "port", IP4: "ip4", IP6: "ip6", IP: "ip"}
+// componentInfo is everything the layout rules know about one component.
+type componentInfo struct {
+	name    string // as written in a declaration
+	size    int    // bytes in a key
+	inTuple bool   // may be written in a tuple (u64 is a scalar key only)
+}
 
-func (c Component) String() string { return componentNames[c] }
+// components holds every component's facts, indexed by Component; String,
+// Size and ParseComponent read it. How a Go value fills a component is
+// encodeOne's.
+var components = [...]componentInfo{
+	U32:  {name: "u32", size: 4, inTuple: true},
+	U64:  {name: "u64", size: 8},
+	Port: {name: "port", size: 4, inTuple: true},
+	IP4:  {name: "ip4", size: 4, inTuple: true},
+	IP6:  {name: "ip6", size: 16, inTuple: true},
+	IP:   {name: "ip", size: 16, inTuple: true},
+}
+
+func (c Component) valid() bool { return c >= 0 && int(c) < len(components) }
+
+func (c Component) String() string {
+	if !c.valid() {
+		return ""
+	}
+	return components[c].name
+}
 
 // Size is the component's size in bytes.
 func (c Component) Size() int {
-	switch c {
-	case U64:
-		return 8
-	case IP6, IP:
-		return 16
+	if !c.valid() {
+		return 4
 	}
-	return 4
+	return components[c].size
 }
 
 // ParseComponent looks up a component type name as written in a tuple.
 func ParseComponent(s string) (Component, bool) {
-	for c, n := range componentNames {
-		if n == s && c != U64 {
-			return c, true
+	for c, e := range components {
+		if e.name == s && e.inTuple {
+			return Component(c), true
 		}
 	}
 	return 0, false

@@ -344,3 +344,24 @@ func TestEncodeErrorNamesLayout(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestComponentTable holds the component table to itself: every component
+// up to IP has an entry with a unique name and a size of 4, 8 or 16.
+func TestComponentTable(t *testing.T) {
+	if len(components) != int(IP)+1 {
+		t.Fatalf("components has %d entries, want %d", len(components), IP+1)
+	}
+	seen := map[string]bool{}
+	for c, e := range components {
+		if e.name == "" || seen[e.name] {
+			t.Errorf("component %d: name %q empty or repeated", c, e.name)
+		}
+		seen[e.name] = true
+		if e.size != 4 && e.size != 8 && e.size != 16 {
+			t.Errorf("%s: size %d", e.name, e.size)
+		}
+	}
+	if got := Component(len(components)).String(); got != "" {
+		t.Errorf("String of an unknown component = %q, want empty", got)
+	}
+}
