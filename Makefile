@@ -16,8 +16,10 @@ build:
 
 # The runtime runs a second time under the race detector: the proxy's
 # accept loop, event loop and relays share state across goroutines.
+# -timeout: go test's default of 10 minutes a package is near what e2e
+# takes on a busy 2-core machine (606 s once); a hang still ends.
 test: vet fmt-check
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -race -count=1 ./runtime/...
 
 vet:
