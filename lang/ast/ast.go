@@ -29,8 +29,33 @@ func (s Span) End() token.Pos { return s.To }
 // File is a parsed source file.
 type File struct {
 	Name     string
-	Decls    []Decl // in source order
-	Comments []*Comment
+	Decls    []Decl     // in source order
+	Comments []*Comment // in source order; not part of the tree Walk visits
+}
+
+// Pos returns the start of the file's first declaration or comment, or
+// NoPos for a file that has neither.
+func (f *File) Pos() token.Pos {
+	p := token.NoPos
+	if len(f.Decls) > 0 {
+		p = f.Decls[0].Pos()
+	}
+	if len(f.Comments) > 0 && (!p.IsValid() || f.Comments[0].Pos() < p) {
+		p = f.Comments[0].Pos()
+	}
+	return p
+}
+
+// End returns the end of the file's last declaration or comment.
+func (f *File) End() token.Pos {
+	p := token.NoPos
+	if len(f.Decls) > 0 {
+		p = f.Decls[len(f.Decls)-1].End()
+	}
+	if len(f.Comments) > 0 {
+		p = max(p, f.Comments[len(f.Comments)-1].End())
+	}
+	return p
 }
 
 // Comment is a '#' comment.
