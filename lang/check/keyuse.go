@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
@@ -160,27 +159,13 @@ func fits(comp keys.Component, t Type) bool {
 	return false
 }
 
-// exprText renders a short expression for messages, or "this" when the
-// expression is too long to quote.
+// exprText quotes a key argument for messages: its source form, or
+// "this" when that is too long to quote. The arguments matched against a
+// key type are values (a condition was refused by keyArgs), so they hold
+// no not or in.
 func exprText(e ast.Expr) string {
-	if s := exprString(e); len(s) <= maxQuoted {
+	if s := ast.ExprString(e); len(s) <= maxQuoted {
 		return s
-	}
-	return "this"
-}
-
-func exprString(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.Name:
-		return e.Name
-	case *ast.IntLit:
-		return e.Raw
-	case *ast.IPv4Lit:
-		return e.Raw
-	case *ast.ParenExpr:
-		return "(" + exprString(e.X) + ")"
-	case *ast.BinaryExpr:
-		return strings.Join([]string{exprString(e.X), e.Op, exprString(e.Y)}, " ")
 	}
 	return "this"
 }

@@ -87,7 +87,7 @@ func (p *printer) stmt(s ast.Stmt, depth int) error {
 		p.add(s.Pos(), depth, text, false)
 		return nil
 	}
-	head := "if " + expr(is.Cond) + ":"
+	head := "if " + ast.ExprString(is.Cond) + ":"
 	if err := p.body(is.Pos(), depth, head, is.Then); err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func lineStmt(s ast.Stmt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "if " + expr(is.Cond) + ": " + then, nil
+	return "if " + ast.ExprString(is.Cond) + ": " + then, nil
 }
 
 // simple prints a statement other than if.
@@ -192,23 +192,23 @@ func simple(s ast.Stmt) (string, error) {
 			if s.Map != nil {
 				t += " " + s.Map.Name
 			}
-			t += " " + keyExpr(s.Key)
+			t += " " + s.Key.String()
 		}
 		if s.Ingress {
 			t += " ingress"
 		}
 		return t, nil
 	case *ast.UpdateStmt:
-		return "update " + s.Map.Name + " " + keyExpr(s.Key), nil
+		return "update " + s.Map.Name + " " + s.Key.String(), nil
 	case *ast.ApplyStmt:
-		return "apply " + expr(s.Bytes), nil
+		return "apply " + ast.ExprString(s.Bytes), nil
 	case *ast.CorkStmt:
-		return "cork " + expr(s.Bytes), nil
+		return "cork " + ast.ExprString(s.Bytes), nil
 	case *ast.LengthStmt:
 		if s.X == nil {
 			return "length", nil
 		}
-		return "length " + expr(s.X), nil
+		return "length " + ast.ExprString(s.X), nil
 	case *ast.CountStmt:
 		return "count " + s.Name.Name, nil
 	case *ast.PassStmt:
