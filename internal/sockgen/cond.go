@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sockc/sockc/lang/check"
+	"github.com/sockc/sockc/lang/token"
 )
 
 // cond is a condition of about size nodes.
@@ -112,7 +113,7 @@ func (g *gen) compare(op string, x, y expr) expr {
 	x, y = atLeast(x, precSum), atLeast(y, precSum)
 	e := binop(op, precCmp, x, y, tBool)
 	if x.konst && y.konst {
-		e.kbool, e.bval, e.extra = true, check.CompareConst(op, x.val, y.val), 0
+		e.kbool, e.bval, e.extra = true, check.CompareConst(token.LookupOp(op), x.val, y.val), 0
 	}
 	return e
 }

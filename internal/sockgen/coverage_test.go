@@ -459,7 +459,7 @@ func (w *walker) expr(e ast.Expr) {
 	case *ast.NotExpr:
 		w.expr(e.X)
 	case *ast.BinaryExpr:
-		if t := w.prog.Types[e.X]; e.Op != "and" && e.Op != "or" && w.prog.Types[e] == check.Bool {
+		if t := w.prog.Types[e.X]; !e.Op.IsLogical() && w.prog.Types[e] == check.Bool {
 			what := map[check.Type]string{check.IP4: "ip4", check.Family: "family"}[t]
 			if what == "" {
 				what = "number"

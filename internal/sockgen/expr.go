@@ -3,6 +3,7 @@ package sockgen
 import (
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/token"
 )
 
 // typ is an expression type as lang/check sees it.
@@ -104,7 +105,7 @@ func (g *gen) arith(op string, x, y expr) expr {
 		y = g.intLit(y.val % 32)
 	}
 	if x.konst && y.konst {
-		if _, ok := check.Fold(op, x.val, y.val); !ok {
+		if _, ok := check.Fold(token.LookupOp(op), x.val, y.val); !ok {
 			op = "^"
 		}
 	}
@@ -115,7 +116,7 @@ func (g *gen) arith(op string, x, y expr) expr {
 	e := binop(op, prec, atLeast(x, prec), atLeast(y, prec+1), tInt)
 	if x.konst && y.konst {
 		e.konst = true
-		e.val, _ = check.Fold(op, x.val, y.val)
+		e.val, _ = check.Fold(token.LookupOp(op), x.val, y.val)
 		e.extra = 0
 	}
 	return e

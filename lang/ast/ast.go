@@ -296,7 +296,7 @@ type Name struct {
 type BinaryExpr struct {
 	Span
 	X     Expr
-	Op    string // "+", "==", "and", ...
+	Op    token.Op // token.ADD, token.EQL, token.LAND, ...
 	OpPos token.Pos
 	Y     Expr
 }
@@ -353,6 +353,3 @@ func Unparen(e Expr) Expr {
 		e = p.X
 	}
 }
-
-// OpLen is the length in bytes of operator op as written.
-func OpLen(op string) token.Pos { return token.Pos(len(op)) }

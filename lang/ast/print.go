@@ -30,7 +30,7 @@ func writeExpr(b *strings.Builder, e Expr) {
 		writeExpr(b, e.X)
 	case *BinaryExpr:
 		writeExpr(b, e.X)
-		b.WriteString(" " + e.Op + " ")
+		b.WriteString(" " + e.Op.String() + " ")
 		writeExpr(b, e.Y)
 	case *InExpr:
 		writeExpr(b, e.X)

@@ -702,12 +702,12 @@ func TestNeedConditions(t *testing.T) {
 
 func TestSwappable(t *testing.T) {
 	for _, op := range []string{"+", "&", "|", "^", "==", "!=", "<", "<=", ">", ">="} {
-		if !Swappable(op) {
+		if !Swappable(token.LookupOp(op)) {
 			t.Errorf("Swappable(%q) = false", op)
 		}
 	}
 	for _, op := range []string{"-", "<<", ">>", "and", "or"} {
-		if Swappable(op) {
+		if Swappable(token.LookupOp(op)) {
 			t.Errorf("Swappable(%q) = true", op)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/token"
 )
 
 // cond checks an if condition.
@@ -156,8 +157,8 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 	if x == Invalid || y == Invalid {
 		return Invalid
 	}
-	switch e.Op {
-	case "and", "or":
+	switch {
+	case e.Op.IsLogical():
 		for _, side := range []struct {
 			e ast.Expr
 			t Type
@@ -170,14 +171,14 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 		xv, xok := c.prog.Bools[e.X]
 		yv, yok := c.prog.Bools[e.Y]
 		if xok && yok {
-			if e.Op == "and" {
+			if e.Op == token.LAND {
 				c.prog.Bools[e] = xv && yv
 			} else {
 				c.prog.Bools[e] = xv || yv
 			}
 		}
 		return c.set(e, Bool)
-	case "==", "!=", "<", "<=", ">", ">=":
+	case e.Op.IsComparison():
 		return c.compare(e, x, y)
 	}
 	// Arithmetic.
@@ -190,7 +191,7 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 			return Invalid
 		}
 	}
-	if (e.Op == "<<" || e.Op == ">>") && c.prog.IsConst(e.Y) && c.prog.Consts[e.Y] >= 32 {
+	if (e.Op == token.SHL || e.Op == token.SHR) && c.prog.IsConst(e.Y) && c.prog.Consts[e.Y] >= 32 {
 		c.errorf(e.Y, "shift count %d too large: values are 32-bit", c.prog.Consts[e.Y])
 		return Invalid
 	}
@@ -211,36 +212,36 @@ func (c *checker) binary(h *Handler, e *ast.BinaryExpr, depth int) Type {
 // operator (+ - & | ^ << >>, shift counts below 32), and false when the
 // result leaves the 32-bit range, which the checker reports as an error.
 // Tools that generate programs within the checker's rules use it too.
-func Fold(op string, x32, y32 uint32) (uint32, bool) {
+func Fold(op token.Op, x32, y32 uint32) (uint32, bool) {
 	x, y := uint64(x32), uint64(y32)
 	var v uint64
 	switch op {
-	case "+":
+	case token.ADD:
 		v = x + y
-	case "-":
+	case token.SUB:
 		if y > x {
 			return 0, false
 		}
 		v = x - y
-	case "&":
+	case token.AND:
 		v = x & y
-	case "|":
+	case token.OR:
 		v = x | y
-	case "^":
+	case token.XOR:
 		v = x ^ y
-	case "<<":
+	case token.SHL:
 		v = x << y
-	case ">>":
+	case token.SHR:
 		v = x >> y
 	}
 	return uint32(v), v <= math.MaxUint32
 }
 
 func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
-	ordered := e.Op != "==" && e.Op != "!="
+	ordered := e.Op != token.EQL && e.Op != token.NEQ
 	switch {
 	case x == Bool || y == Bool:
-		c.errs.Add(diag.Error, e.OpPos, e.OpPos+ast.OpLen(e.Op), "combine conditions with and, or, not",
+		c.errs.Add(diag.Error, e.OpPos, e.OpPos+e.Op.Len(), "combine conditions with and, or, not",
 			"cannot compare conditions with %s", e.Op)
 		return Invalid
 	case x.Wide() || y.Wide():
@@ -260,7 +261,7 @@ func (c *checker) compare(e *ast.BinaryExpr, x, y Type) Type {
 			if x == IP4 {
 				hint = "use remote_ip4 in 10.0.0.0/8 for address ranges"
 			}
-			c.errs.Add(diag.Error, e.OpPos, e.OpPos+ast.OpLen(e.Op), hint, "%s have no order; only == and != compare them", x.Plural())
+			c.errs.Add(diag.Error, e.OpPos, e.OpPos+e.Op.Len(), hint, "%s have no order; only == and != compare them", x.Plural())
 			return Invalid
 		}
 	default:
@@ -290,17 +291,17 @@ func (c *checker) portRange(port ast.Expr, t Type, other ast.Expr) {
 }
 
 // CompareConst is the value of the constant comparison x OP y.
-func CompareConst(op string, x, y uint32) bool {
+func CompareConst(op token.Op, x, y uint32) bool {
 	switch op {
-	case "==":
+	case token.EQL:
 		return x == y
-	case "!=":
+	case token.NEQ:
 		return x != y
-	case "<":
+	case token.LSS:
 		return x < y
-	case "<=":
+	case token.LEQ:
 		return x <= y
-	case ">":
+	case token.GTR:
 		return x > y
 	}
 	return x >= y

@@ -4,6 +4,7 @@ import (
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/token"
 )
 
 // familyGuard is an enclosing if that lets only one address family's
@@ -22,7 +23,7 @@ func (c *checker) familyTest(cond ast.Expr, holds bool) *familyGuard {
 	switch e := ast.Unparen(cond).(type) {
 	case *ast.BinaryExpr:
 		switch e.Op {
-		case "and":
+		case token.LAND:
 			if !holds {
 				return nil
 			}
@@ -30,8 +31,8 @@ func (c *checker) familyTest(cond ast.Expr, holds bool) *familyGuard {
 				return g
 			}
 			return c.familyTest(e.Y, true)
-		case "==", "!=":
-			if (e.Op == "==") != holds {
+		case token.EQL, token.NEQ:
+			if (e.Op == token.EQL) != holds {
 				return nil
 			}
 			if c.prog.Types[e.X] != Family || c.prog.Types[e.Y] != Family {

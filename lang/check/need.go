@@ -1,6 +1,9 @@
 package check
 
-import "github.com/sockc/sockc/lang/ast"
+import (
+	"github.com/sockc/sockc/lang/ast"
+	"github.com/sockc/sockc/lang/token"
+)
 
 // Need returns how many registers code generation uses to evaluate e: the
 // destination plus the temporaries held at the widest point. Code
@@ -24,7 +27,7 @@ func (in *Info) extra(e ast.Expr) int {
 	case *ast.InExpr:
 		return in.extra(e.X)
 	case *ast.BinaryExpr:
-		if e.Op == "and" || e.Op == "or" {
+		if e.Op.IsLogical() {
 			return max(in.extra(e.X), in.extra(e.Y))
 		}
 		if in.IsConst(e.Y) {
@@ -41,10 +44,10 @@ func (in *Info) extra(e ast.Expr) int {
 // Swappable reports whether X op Y can be evaluated as Y op' X, so that a
 // constant left operand becomes an immediate: the commutative arithmetic
 // operators and the comparisons (mirrored).
-func Swappable(op string) bool {
+func Swappable(op token.Op) bool {
 	switch op {
-	case "+", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=":
+	case token.ADD, token.AND, token.OR, token.XOR:
 		return true
 	}
-	return false
+	return op.IsComparison()
 }

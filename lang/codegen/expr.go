@@ -8,10 +8,11 @@ import (
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/check"
 	"github.com/sockc/sockc/lang/hook"
+	"github.com/sockc/sockc/lang/token"
 )
 
-var aluOps = map[string]asm.ALUOp{
-	"+": asm.Add, "-": asm.Sub, "&": asm.And, "|": asm.Or, "^": asm.Xor, "<<": asm.LSh, ">>": asm.RSh,
+var aluOps = map[token.Op]asm.ALUOp{
+	token.ADD: asm.Add, token.SUB: asm.Sub, token.AND: asm.And, token.OR: asm.Or, token.XOR: asm.Xor, token.SHL: asm.LSh, token.SHR: asm.RSh,
 }
 
 // value evaluates an integer or address expression into dst with 32-bit
@@ -74,10 +75,10 @@ func (g *gen) branch(e ast.Expr, want bool, target label) {
 		g.in(e, want, target)
 	case *ast.BinaryExpr:
 		switch e.Op {
-		case "and", "or":
+		case token.LAND, token.LOR:
 			// "and" jumps on true only if both are true; on false as soon
 			// as one is false. "or" is the mirror image.
-			if (e.Op == "and") == want {
+			if (e.Op == token.LAND) == want {
 				skip := g.newLabel()
 				g.branch(e.X, !want, skip)
 				g.branch(e.Y, want, target)
@@ -93,11 +94,15 @@ func (g *gen) branch(e ast.Expr, want bool, target label) {
 }
 
 var (
-	jumpOps = map[string]asm.JumpOp{
-		"==": asm.JEq, "!=": asm.JNE, "<": asm.JLT, "<=": asm.JLE, ">": asm.JGT, ">=": asm.JGE,
+	jumpOps = map[token.Op]asm.JumpOp{
+		token.EQL: asm.JEq, token.NEQ: asm.JNE, token.LSS: asm.JLT, token.LEQ: asm.JLE, token.GTR: asm.JGT, token.GEQ: asm.JGE,
 	}
-	negated  = map[string]string{"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
-	mirrored = map[string]string{"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+	negated = map[token.Op]token.Op{
+		token.EQL: token.NEQ, token.NEQ: token.EQL, token.LSS: token.GEQ, token.GEQ: token.LSS, token.GTR: token.LEQ, token.LEQ: token.GTR,
+	}
+	mirrored = map[token.Op]token.Op{
+		token.EQL: token.EQL, token.NEQ: token.NEQ, token.LSS: token.GTR, token.GTR: token.LSS, token.LEQ: token.GEQ, token.GEQ: token.LEQ,
+	}
 )
 
 func (g *gen) compare(e *ast.BinaryExpr, want bool, target label) {
@@ -113,7 +118,7 @@ func (g *gen) compare(e *ast.BinaryExpr, want bool, target label) {
 	if c, ok := g.prog.Consts[y]; ok {
 		// remote_port == N: compare the raw word with N byte-swapped
 		// instead of swapping the field at run time.
-		if n, isName := ast.Unparen(x).(*ast.Name); isName && (op == "==" || op == "!=") {
+		if n, isName := ast.Unparen(x).(*ast.Name); isName && (op == token.EQL || op == token.NEQ) {
 			if f := g.prog.Fields[n]; f.Encoding == hook.PortShifted {
 				g.field(f, r, false)
 				g.jumpImm(jumpOps[op], r, bits.ReverseBytes32(c), target)

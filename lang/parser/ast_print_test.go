@@ -63,7 +63,7 @@ func exprString(e ast.Expr) string {
 	case *ast.NotExpr:
 		return "(not " + exprString(e.X) + ")"
 	case *ast.BinaryExpr:
-		return "(" + exprString(e.X) + " " + e.Op + " " + exprString(e.Y) + ")"
+		return "(" + exprString(e.X) + " " + e.Op.String() + " " + exprString(e.Y) + ")"
 	case *ast.InExpr:
 		set := "<no set>"
 		switch {

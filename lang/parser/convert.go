@@ -204,7 +204,7 @@ func (c *converter) or(g *gOr) ast.Expr {
 	x := c.and(g.X)
 	for _, t := range g.Rest {
 		y := c.and(t.Y)
-		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: t.Op, OpPos: span(t.Tokens).From, Y: y}
+		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: token.LookupOp(t.Op), OpPos: span(t.Tokens).From, Y: y}
 	}
 	return x
 }
@@ -213,7 +213,7 @@ func (c *converter) and(g *gAnd) ast.Expr {
 	x := c.not(g.X)
 	for _, t := range g.Rest {
 		y := c.not(t.Y)
-		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: t.Op, OpPos: span(t.Tokens).From, Y: y}
+		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: token.LookupOp(t.Op), OpPos: span(t.Tokens).From, Y: y}
 	}
 	return x
 }
@@ -237,7 +237,7 @@ func (c *converter) cmp(g *gCmp) ast.Expr {
 				break
 			}
 		}
-		return &ast.BinaryExpr{Span: span(g.Tokens), X: x, Op: g.Op, OpPos: opPos, Y: y}
+		return &ast.BinaryExpr{Span: span(g.Tokens), X: x, Op: token.LookupOp(g.Op), OpPos: opPos, Y: y}
 	case g.In != nil:
 		in := &ast.InExpr{Span: span(g.Tokens), X: x, InPos: token.PosOf(g.Tokens[len(g.X.Tokens)].Pos.Offset)}
 		if g.In.CIDR != nil {
@@ -254,7 +254,7 @@ func (c *converter) sum(g *gSum) ast.Expr {
 	x := c.term(g.X)
 	for _, t := range g.Rest {
 		y := c.term(t.Y)
-		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: t.Op, OpPos: span(t.Tokens).From, Y: y}
+		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: token.LookupOp(t.Op), OpPos: span(t.Tokens).From, Y: y}
 	}
 	return x
 }
@@ -263,7 +263,7 @@ func (c *converter) term(g *gTerm) ast.Expr {
 	x := c.primary(g.X)
 	for _, t := range g.Rest {
 		y := c.primary(t.Y)
-		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: t.Op, OpPos: span(t.Tokens).From, Y: y}
+		x = &ast.BinaryExpr{Span: ast.Span{From: x.Pos(), To: y.End()}, X: x, Op: token.LookupOp(t.Op), OpPos: span(t.Tokens).From, Y: y}
 	}
 	return x
 }

@@ -226,10 +226,10 @@ func (tc *treeChecker) expr(e ast.Expr, parent ast.Node, prev *token.Pos) {
 		tc.expr(e.X, e, &p)
 		// A keyword operator may be miscased in the source ("And"):
 		// the parser reports that and parses it as the keyword.
-		if at := tc.text(ast.Span{From: e.OpPos, To: e.End()}); e.OpPos < p || len(at) < len(e.Op) || !strings.EqualFold(at[:len(e.Op)], e.Op) {
+		if at := tc.text(ast.Span{From: e.OpPos, To: e.End()}); e.OpPos < p || len(at) < int(e.Op.Len()) || !strings.EqualFold(at[:e.Op.Len()], e.Op.String()) {
 			tc.fail(e, "operator %q not at %d", e.Op, e.OpPos)
 		}
-		p = e.OpPos + ast.OpLen(e.Op)
+		p = e.OpPos + e.Op.Len()
 		tc.expr(e.Y, e, &p)
 	case *ast.NotExpr:
 		tc.expr(e.X, e, nil)

@@ -333,6 +333,36 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+// TestOperators checks that every operator parses to its token.Op, at
+// the position of its first byte.
+func TestOperators(t *testing.T) {
+	for _, s := range []string{"or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "|", "^", "<<", ">>", "&"} {
+		op := token.LookupOp(s)
+		if op == token.NoOp {
+			t.Fatalf("LookupOp(%q) = NoOp", s)
+		}
+		cond := "size " + s + "  1"
+		switch {
+		case op.IsLogical():
+			cond = "size > 1 " + s + "  size > 2"
+		case op.IsArithmetic():
+			cond = "size " + s + "  1 > 0"
+		}
+		b := handlerBody(t, body("if "+cond+": drop"))
+		e := ast.Unparen(b.Stmts[0].(*ast.IfStmt).Cond).(*ast.BinaryExpr)
+		if op.IsArithmetic() {
+			e = e.X.(*ast.BinaryExpr)
+		}
+		if e.Op != op {
+			t.Errorf("%s: Op = %v", cond, e.Op)
+		}
+		src := "    if " + cond
+		if at := strings.Index(src, " "+s+" ") + 1; e.OpPos.Offset()-len("on msg to m:\n") != at {
+			t.Errorf("%s: OpPos at offset %d of its line, want %d", cond, e.OpPos.Offset()-len("on msg to m:\n"), at)
+		}
+	}
+}
+
 // TestSpans checks the extent of nodes against the source text they cover.
 func TestSpans(t *testing.T) {
 	src := "sockhash m: key (ip4, port), max 8\n" +
