@@ -210,9 +210,10 @@ type DropStmt struct{ Span }
 // IfStmt is `if COND: ...` with an optional `else: ...`.
 type IfStmt struct {
 	Span
-	Cond Expr
-	Then *Block
-	Else *Block // nil if absent
+	Cond    Expr
+	Then    *Block
+	ElsePos token.Pos // the else keyword; NoPos if absent
+	Else    *Block    // nil if absent
 }
 
 // ApplyStmt is `apply N` (bpf_msg_apply_bytes).

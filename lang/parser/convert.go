@@ -137,11 +137,26 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 	if g.If != nil {
 		s := &ast.IfStmt{Span: span(g.If.Tokens), Cond: c.or(g.If.Cond), Then: c.ifBody(g.If.Then)}
 		if g.If.Else != nil {
+			s.ElsePos = elseKeyword(g.If)
 			s.Else = c.ifBody(g.If.Else)
 		}
 		return s
 	}
 	return c.simple(g.Simple)
+}
+
+// elseKeyword finds the else of an if that has one: the first else
+// keyword from the end of the then body on. The body's last token is the
+// Dedent or Newline that closes it, before the else; the else keywords of
+// ifs nested in the body come before that.
+func elseKeyword(g *gIf) token.Pos {
+	end := g.Then.Tokens[len(g.Then.Tokens)-1].Pos.Offset
+	for _, t := range g.Tokens {
+		if t.Pos.Offset >= end && t.Type == scanner.Keyword && t.Value == "else" {
+			return token.PosOf(t.Pos.Offset)
+		}
+	}
+	return token.NoPos
 }
 
 func (c *converter) ifBody(g *gIfBody) *ast.Block {

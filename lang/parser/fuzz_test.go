@@ -178,6 +178,12 @@ func (tc *treeChecker) stmt(s ast.Stmt, parent ast.Node, prev *token.Pos) {
 	case *ast.IfStmt:
 		tc.expr(s.Cond, s, nil)
 		tc.block(s.Then, s)
+		switch {
+		case s.Else == nil && s.ElsePos.IsValid():
+			tc.fail(s, "else at %d without an else body", s.ElsePos)
+		case s.Else != nil && (s.ElsePos < s.Then.End() || s.ElsePos >= s.Else.Pos() || !strings.EqualFold(tc.text(ast.Span{From: s.ElsePos, To: s.ElsePos + 4}), "else")):
+			tc.fail(s, "else not at %d, between the bodies %d..%d and %d..%d", s.ElsePos, s.Then.Pos(), s.Then.End(), s.Else.Pos(), s.Else.End())
+		}
 		if s.Else != nil {
 			tc.block(s.Else, s)
 		}

@@ -363,6 +363,52 @@ func TestOperators(t *testing.T) {
 	}
 }
 
+// TestElsePos checks that an if records the position of its own else,
+// not that of an if nested in its body, and NoPos when it has none.
+func TestElsePos(t *testing.T) {
+	src := "on msg to m:\n" +
+		"    if size > 1:\n" +
+		"        if size > 2: drop\n" +
+		"        else: pass\n" +
+		"    else:\n" +
+		"        if size > 3:\n" +
+		"            drop\n" +
+		"        ELSE:\n" +
+		"            pass\n" +
+		"    if size > 4: count x\n"
+	file, diags := parse(t, src)
+	if len(diags) != 1 || !strings.Contains(diags[0].Message, "keywords are lower case: else") {
+		t.Fatalf("diagnostics:\n%s\nwant the one on ELSE, which is parsed as else", messages(diags))
+	}
+	f := token.NewFile("p.sock", []byte(src))
+	b := file.Decls[0].(*ast.Handler).Body
+	outer := b.Stmts[0].(*ast.IfStmt)
+	inThen := outer.Then.Stmts[0].(*ast.IfStmt)
+	inElse := outer.Else.Stmts[0].(*ast.IfStmt)
+	last := b.Stmts[1].(*ast.IfStmt)
+	at := func(n int, word string) token.Pos {
+		i := -1
+		for range n {
+			i += 1 + strings.Index(src[i+1:], word)
+		}
+		return token.PosOf(i)
+	}
+	for _, tt := range []struct {
+		name string
+		s    *ast.IfStmt
+		want token.Pos
+	}{
+		{"outer", outer, at(2, "else")},
+		{"nested in then", inThen, at(1, "else")},
+		{"nested in else, miscased", inElse, at(1, "ELSE")},
+		{"no else", last, token.NoPos},
+	} {
+		if tt.s.ElsePos != tt.want {
+			t.Errorf("%s: ElsePos = %v, want %v", tt.name, f.Position(tt.s.ElsePos), f.Position(tt.want))
+		}
+	}
+}
+
 // TestSpans checks the extent of nodes against the source text they cover.
 func TestSpans(t *testing.T) {
 	src := "sockhash m: key (ip4, port), max 8\n" +
