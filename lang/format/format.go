@@ -32,7 +32,6 @@ import (
 
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/parser"
-	"github.com/sockc/sockc/lang/scanner"
 	"github.com/sockc/sockc/lang/token"
 )
 
@@ -55,8 +54,7 @@ func Source(filename string, src []byte) (out []byte, err error) {
 	if errs.HasErrors() {
 		return nil, errs.List()
 	}
-	toks := scanner.Scan(f, diag.NewCollector(f))
-	p := newPrinter(f, toks.Tokens)
+	p := &printer{file: f}
 	for _, d := range file.Decls {
 		if err := p.decl(d); err != nil {
 			return nil, fmt.Errorf("format %s: internal error: %w", filename, err)

@@ -5,10 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"github.com/sockc/sockc/lang/ast"
-	"github.com/sockc/sockc/lang/scanner"
 	"github.com/sockc/sockc/lang/token"
 )
 
@@ -25,18 +22,7 @@ type codeLine struct {
 // printer walks a syntax tree and collects its lines of code.
 type printer struct {
 	file  *token.File
-	elses []int // byte offsets of the else keywords, ascending
 	lines []codeLine
-}
-
-func newPrinter(f *token.File, toks []lexer.Token) *printer {
-	p := &printer{file: f}
-	for _, t := range toks {
-		if t.Type == scanner.Keyword && t.Value == "else" {
-			p.elses = append(p.elses, t.Pos.Offset)
-		}
-	}
-	return p
 }
 
 func (p *printer) add(pos token.Pos, depth int, text string, opens bool) {
@@ -94,11 +80,10 @@ func (p *printer) stmt(s ast.Stmt, depth int) error {
 	if is.Else == nil {
 		return nil
 	}
-	pos, err := p.elseBefore(is.Else.Pos())
-	if err != nil {
-		return err
+	if !is.ElsePos.IsValid() {
+		return fmt.Errorf("else body at offset %d without an else keyword", is.Else.Pos().Offset())
 	}
-	return p.body(pos, depth, "else:", is.Else)
+	return p.body(is.ElsePos, depth, "else:", is.Else)
 }
 
 // body adds an if or else line with its body: one statement on the same
@@ -117,16 +102,6 @@ func (p *printer) body(pos token.Pos, depth int, head string, b *ast.Block) erro
 	}
 	p.add(pos, depth, head, true)
 	return p.block(b, depth+1)
-}
-
-// elseBefore finds the else keyword of an else body starting at pos: the
-// last one before it.
-func (p *printer) elseBefore(pos token.Pos) (token.Pos, error) {
-	i := sort.SearchInts(p.elses, pos.Offset())
-	if i == 0 {
-		return token.NoPos, fmt.Errorf("no else keyword before offset %d", pos.Offset())
-	}
-	return token.PosOf(p.elses[i-1]), nil
 }
 
 func mapDecl(d *ast.MapDecl) string {
