@@ -213,7 +213,7 @@ var (
 // the module, is a top-level name of that package; the fields listed
 // after a type are fields of it; every package path in the right-hand
 // column is a package; and every .go file on a line is a file of that
-// line's package. Names of other modules (lexer.Token, ebpf.CollectionSpec)
+// line's package. Names of other modules (ebpf.CollectionSpec)
 // are left to their modules.
 func TestArchitectureDiagram(t *testing.T) {
 	_, doc := docCodeSpans(t)

@@ -151,7 +151,7 @@ func checkOperatorTable(t *testing.T, where, body string) {
 		f := token.NewFile("op.sock", []byte("x "+op+" y\n"))
 		errs := diag.NewCollector(f)
 		res := scanner.Scan(f, errs)
-		if len(errs.List()) != 0 || len(res.Tokens) < 3 || res.Tokens[1].Value != op {
+		if len(errs.List()) != 0 || len(res.Tokens) < 3 || res.Tokens[1].Text != op {
 			t.Errorf("%s: %q does not scan as one token", where, op)
 		}
 	}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"github.com/sockc/sockc/internal/mdfence"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/hook"
@@ -92,8 +90,9 @@ func TestGrammarTokenizesSources(t *testing.T) {
 			lines[n] = g.tokenize(f.Line(n))
 			return lines[n]
 		}
-		check := func(kind string, pos lexer.Position, text string, contain bool, prefixes ...string) {
+		check := func(kind string, at token.Pos, text string, contain bool, prefixes ...string) {
 			counts[kind]++
+			pos := f.Position(at)
 			spans := spansOf(pos.Line)
 			st, e := pos.Column-1, pos.Column-1+len(text)
 			ok := exact(spans, st, e, prefixes...)
@@ -106,49 +105,48 @@ func TestGrammarTokenizesSources(t *testing.T) {
 			}
 		}
 		for _, c := range res.Comments {
-			p := f.Position(c.Pos)
-			check("comment", lexer.Position{Line: p.Line, Column: p.Column}, c.Text, false, commentScope)
+			check("comment", c.Pos, c.Text, false, commentScope)
 		}
-		var prev lexer.Token
-		var hookToks []lexer.Token // the words after an `on` in column 1
+		var prev token.Token
+		var hookToks []token.Token // the words after an `on` in column 1
 		inHeader := false
 		for _, tok := range res.Tokens {
-			if prev.Pos.Line != tok.Pos.Line {
-				prev = lexer.Token{}
+			if f.Position(prev.Pos).Line != f.Position(tok.Pos).Line {
+				prev = token.Token{}
 			}
-			switch tok.Type {
-			case scanner.Keyword:
-				check("keyword", tok.Pos, tok.Value, false, keywordScopes...)
-			case scanner.Int:
-				check("number", tok.Pos, tok.Value, false, intScope(tok.Value))
-			case scanner.IPv4:
-				check("address", tok.Pos, tok.Value, false, addrScope(tok.Value))
-			case scanner.Punct:
-				if acceptedPunct[tok.Value] {
-					check("operator", tok.Pos, tok.Value, false, operatorScopes...)
+			switch tok.Kind {
+			case token.Keyword:
+				check("keyword", tok.Pos, tok.Text, false, keywordScopes...)
+			case token.Int:
+				check("number", tok.Pos, tok.Text, false, intScope(tok.Text))
+			case token.IPv4:
+				check("address", tok.Pos, tok.Text, false, addrScope(tok.Text))
+			case token.Punct:
+				if acceptedPunct[tok.Text] {
+					check("operator", tok.Pos, tok.Text, false, operatorScopes...)
 				} else {
-					check("operator", tok.Pos, tok.Value, false, badOperatorScope)
+					check("operator", tok.Pos, tok.Text, false, badOperatorScope)
 				}
-			case scanner.Ident:
-				if isField(tok.Value) && !namers[prev.Value] {
-					check("field", tok.Pos, tok.Value, false, fieldScope)
+			case token.Ident:
+				if isField(tok.Text) && !namers[prev.Text] {
+					check("field", tok.Pos, tok.Text, false, fieldScope)
 				}
 			}
 			// The hook is the run of words after `on`; check its words
 			// when the run ends, if they make a hook.
 			switch {
-			case tok.Type == scanner.Keyword && tok.Value == "on" && tok.Pos.Column == 1:
+			case tok.Kind == token.Keyword && tok.Text == "on" && f.Position(tok.Pos).Column == 1:
 				inHeader, hookToks = true, nil
-			case inHeader && tok.Type == scanner.Ident:
+			case inHeader && tok.Kind == token.Ident:
 				hookToks = append(hookToks, tok)
 			case inHeader:
 				var words []string
 				for _, w := range hookToks {
-					words = append(words, w.Value)
+					words = append(words, w.Text)
 				}
 				if hook.Parse(words) != hook.Invalid {
 					for _, w := range hookToks {
-						check("hook word", w.Pos, w.Value, true, hookScope)
+						check("hook word", w.Pos, w.Text, true, hookScope)
 					}
 				}
 				inHeader = false

@@ -245,8 +245,8 @@ type walker struct {
 
 func (w *walker) tokens(f *token.File) {
 	for _, tok := range scanner.Scan(f, diag.NewCollector(f)).Tokens {
-		if tok.Type == scanner.Keyword || tok.Type == scanner.Punct {
-			w.got["token:"+tok.Value] = true
+		if tok.Kind == token.Keyword || tok.Kind == token.Punct {
+			w.got["token:"+tok.Text] = true
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/scanner"
 	"github.com/sockc/sockc/lang/token"
@@ -15,8 +13,8 @@ import (
 // the same words, literals and operators, and the same lines, indented
 // blocks and comments, so that formatting cannot change what a file means.
 func sameTokens(filename string, src, out []byte) error {
-	before, _ := scan(filename, src)
-	after, errs := scan(filename, out)
+	before, _, _ := scan(filename, src)
+	after, outFile, errs := scan(filename, out)
 	if errs.HasErrors() {
 		return fmt.Errorf("the output does not scan: %w", errs)
 	}
@@ -25,7 +23,7 @@ func sameTokens(filename string, src, out []byte) error {
 	}
 	for i, a := range after.Tokens {
 		if !sameToken(before.Tokens[i], a) {
-			return fmt.Errorf("output line %d has %q where the source has %q", a.Pos.Line, a.Value, before.Tokens[i].Value)
+			return fmt.Errorf("output line %d has %q where the source has %q", outFile.Position(a.Pos).Line, a.Text, before.Tokens[i].Text)
 		}
 	}
 	if len(before.Comments) != len(after.Comments) {
@@ -39,18 +37,18 @@ func sameTokens(filename string, src, out []byte) error {
 	return nil
 }
 
-func scan(filename string, src []byte) (scanner.Result, diag.List) {
+func scan(filename string, src []byte) (scanner.Result, *token.File, diag.List) {
 	f := token.NewFile(filename, src)
 	errs := diag.NewCollector(f)
 	res := scanner.Scan(f, errs)
-	return res, errs.List()
+	return res, f, errs.List()
 }
 
-// sameToken compares type and value; the value of a Newline token is "\n"
+// sameToken compares kind and text; the text of a Newline token is "\n"
 // or, at the end of a file without a final newline, "".
-func sameToken(a, b lexer.Token) bool {
-	if a.Type != b.Type {
+func sameToken(a, b token.Token) bool {
+	if a.Kind != b.Kind {
 		return false
 	}
-	return a.Type == scanner.Newline || a.Value == b.Value
+	return a.Kind == token.Newline || a.Text == b.Text
 }

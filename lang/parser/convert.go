@@ -9,7 +9,6 @@ import (
 
 	"github.com/sockc/sockc/lang/ast"
 	"github.com/sockc/sockc/lang/diag"
-	"github.com/sockc/sockc/lang/scanner"
 	"github.com/sockc/sockc/lang/token"
 )
 
@@ -23,7 +22,7 @@ type converter struct {
 func span(toks []lexer.Token) ast.Span {
 	var s ast.Span
 	for _, t := range toks {
-		if t.EOF() || t.Type == scanner.Newline || t.Type == scanner.Indent || t.Type == scanner.Dedent {
+		if t.EOF() || t.Type == tNewline || t.Type == tIndent || t.Type == tDedent {
 			continue
 		}
 		if !s.From.IsValid() {
@@ -152,7 +151,7 @@ func (c *converter) stmt(g *gStmt) ast.Stmt {
 func elseKeyword(g *gIf) token.Pos {
 	end := g.Then.Tokens[len(g.Then.Tokens)-1].Pos.Offset
 	for _, t := range g.Tokens {
-		if t.Pos.Offset >= end && t.Type == scanner.Keyword && t.Value == "else" {
+		if t.Pos.Offset >= end && t.Type == tKeyword && t.Value == "else" {
 			return token.PosOf(t.Pos.Offset)
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/alecthomas/participle/v2/lexer"
-
-	"github.com/sockc/sockc/lang/scanner"
 )
 
 func TestSplitElems(t *testing.T) {
@@ -78,14 +76,14 @@ func TestDescribe(t *testing.T) {
 	}{
 		{lexer.EOFToken(lexer.Position{}), "end of file"},
 		{lexer.Token{Type: lexer.EOF, Value: nextItem}, "the next unindented line"},
-		{lexer.Token{Type: scanner.Newline, Value: "\n"}, "end of line"},
-		{lexer.Token{Type: scanner.Indent}, "indentation"},
-		{lexer.Token{Type: scanner.Dedent}, "end of indented block"},
-		{lexer.Token{Type: scanner.Keyword, Value: "pass"}, `keyword "pass"`},
-		{lexer.Token{Type: scanner.Ident, Value: "x"}, `name "x"`},
-		{lexer.Token{Type: scanner.Int, Value: "0x1"}, "number 0x1"},
-		{lexer.Token{Type: scanner.IPv4, Value: "1.2.3.4"}, "number 1.2.3.4"},
-		{lexer.Token{Type: scanner.Punct, Value: "=="}, `"=="`},
+		{lexer.Token{Type: tNewline, Value: "\n"}, "end of line"},
+		{lexer.Token{Type: tIndent}, "indentation"},
+		{lexer.Token{Type: tDedent}, "end of indented block"},
+		{lexer.Token{Type: tKeyword, Value: "pass"}, `keyword "pass"`},
+		{lexer.Token{Type: tIdent, Value: "x"}, `name "x"`},
+		{lexer.Token{Type: tInt, Value: "0x1"}, "number 0x1"},
+		{lexer.Token{Type: tIPv4, Value: "1.2.3.4"}, "number 1.2.3.4"},
+		{lexer.Token{Type: tPunct, Value: "=="}, `"=="`},
 	}
 	for _, tt := range tests {
 		if got := describe(tt.tok); got != tt.want {

@@ -21,7 +21,7 @@ import (
 // itemParser is built once: participle parsers are immutable after Build.
 var itemParser = sync.OnceValues(func() (*participle.Parser[gItem], error) {
 	return participle.Build[gItem](
-		participle.Lexer(scanner.Definition()),
+		participle.Lexer(definition{}),
 		// Commit to a branch once it has consumed a token: the grammar is
 		// LL(1), and committing makes errors point at the token that is
 		// wrong instead of at the start of the construct.
@@ -32,7 +32,7 @@ var itemParser = sync.OnceValues(func() (*participle.Parser[gItem], error) {
 // lineParser parses single lines to locate errors; see gLine.
 var lineParser = sync.OnceValues(func() (*participle.Parser[gLine], error) {
 	return participle.Build[gLine](
-		participle.Lexer(scanner.Definition()),
+		participle.Lexer(definition{}),
 		// Commit to a branch once it has consumed a token: the grammar is
 		// LL(1), and committing makes errors point at the token that is
 		// wrong instead of at the start of the construct.
@@ -60,7 +60,7 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 	}
 	r := &reporter{errs: errs, bad: badLines(f, errs)}
 	broken := 0 // syntax errors so far
-	items := splitItems(res.Tokens)
+	items := splitItems(lexTokens(f, res.Tokens))
 	for n, item := range items {
 		r.next = nil
 		if n+1 < len(items) {
@@ -108,7 +108,7 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 			broken++
 			continue
 		}
-		lx, err := lexer.Upgrade(scanner.NewTokenLexer(item))
+		lx, err := lexer.Upgrade(newTokenLexer(item))
 		if err != nil {
 			errs.Errorf(token.NoPos, token.NoPos, "internal error: %v", err)
 			continue
@@ -124,7 +124,7 @@ func ParseFile(f *token.File, errs *diag.Collector) *ast.File {
 			}
 			broken++
 			item = fixed
-			if lx, err = lexer.Upgrade(scanner.NewTokenLexer(item)); err != nil {
+			if lx, err = lexer.Upgrade(newTokenLexer(item)); err != nil {
 				break
 			}
 			g, err = p.ParseFromLexer(lx)
@@ -162,9 +162,9 @@ func tooLong(item []lexer.Token) (lexer.Token, bool) {
 	n := 0
 	for _, t := range item {
 		switch t.Type {
-		case scanner.Newline:
+		case tNewline:
 			n = 0
-		case scanner.Indent, scanner.Dedent:
+		case tIndent, tDedent:
 		default:
 			n++
 			if n > MaxLineTokens && !t.EOF() {
@@ -178,7 +178,7 @@ func tooLong(item []lexer.Token) (lexer.Token, bool) {
 // firstToken returns the first token of item that is not layout, or nil.
 func firstToken(item []lexer.Token) *lexer.Token {
 	for i, t := range item {
-		if t.Type != scanner.Indent && t.Type != scanner.Dedent && !t.EOF() && t.Type != scanner.Newline {
+		if t.Type != tIndent && t.Type != tDedent && !t.EOF() && t.Type != tNewline {
 			return &item[i]
 		}
 	}
@@ -204,20 +204,20 @@ func tooDeep(item []lexer.Token) (lexer.Token, bool) {
 	for _, t := range item {
 		top := len(nots) - 1
 		switch {
-		case t.Type == scanner.Newline:
+		case t.Type == tNewline:
 			nots, depth = nots[:1], 0
 			nots[0] = 0
-		case t.Type == scanner.Punct && t.Value == "(":
+		case t.Type == tPunct && t.Value == "(":
 			nots = append(nots, 0)
 			depth++
-		case t.Type == scanner.Punct && t.Value == ")" && top > 0:
+		case t.Type == tPunct && t.Value == ")" && top > 0:
 			depth -= 1 + nots[top]
 			nots = nots[:top]
-		case t.Type == scanner.Keyword && t.Value == "not":
+		case t.Type == tKeyword && t.Value == "not":
 			nots[top]++
 			depth++
-		case t.Type == scanner.Keyword && (t.Value == "and" || t.Value == "or"),
-			t.Type == scanner.Punct && t.Value == ",":
+		case t.Type == tKeyword && (t.Value == "and" || t.Value == "or"),
+			t.Type == tPunct && t.Value == ",":
 			depth -= nots[top]
 			nots[top] = 0
 		}
@@ -237,12 +237,12 @@ func salvage(item []lexer.Token) *ast.BadDecl {
 	var last lexer.Token
 	firstLine := true
 	for _, t := range item {
-		if t.Type == scanner.Indent || t.Type == scanner.Dedent || t.EOF() {
+		if t.Type == tIndent || t.Type == tDedent || t.EOF() {
 			continue
 		}
 		if firstLine && len(toks) < 256 {
 			toks = append(toks, t)
-			firstLine = t.Type != scanner.Newline
+			firstLine = t.Type != tNewline
 		}
 		last = t
 	}
@@ -253,7 +253,7 @@ func salvage(item []lexer.Token) *ast.BadDecl {
 	bad.From = token.PosOf(toks[0].Pos.Offset)
 	bad.To = token.PosOf(last.Pos.Offset + len(last.Value))
 	declared := func(i int) {
-		if i+1 < len(toks) && toks[i+1].Type == scanner.Ident {
+		if i+1 < len(toks) && toks[i+1].Type == tIdent {
 			kind := ast.SockMap
 			if toks[i].Value == "sockhash" {
 				kind = ast.SockHash
@@ -264,13 +264,13 @@ func salvage(item []lexer.Token) *ast.BadDecl {
 		}
 	}
 	isKind := func(t lexer.Token) bool {
-		return t.Type == scanner.Keyword && (t.Value == "sockmap" || t.Value == "sockhash")
+		return t.Type == tKeyword && (t.Value == "sockmap" || t.Value == "sockhash")
 	}
 	switch {
 	case isKind(toks[0]):
 		declared(0)
 	case toks[0].Value == "on":
-		for i := 1; i+1 < len(toks) && toks[i].Type != scanner.Newline; i++ {
+		for i := 1; i+1 < len(toks) && toks[i].Type != tNewline; i++ {
 			if toks[i].Value == "to" && isKind(toks[i+1]) {
 				declared(i + 1)
 				break
@@ -303,14 +303,14 @@ func splitItems(toks []lexer.Token) [][]lexer.Token {
 			break
 		}
 		switch t.Type {
-		case scanner.Indent:
+		case tIndent:
 			depth++
-		case scanner.Dedent:
+		case tDedent:
 			depth--
 		}
 		next := toks[i+1]
-		atEnd := t.Type == scanner.Newline || t.Type == scanner.Dedent
-		if depth == 0 && atEnd && next.Type != scanner.Indent {
+		atEnd := t.Type == tNewline || t.Type == tDedent
+		if depth == 0 && atEnd && next.Type != tIndent {
 			items = append(items, withEOF(toks[start:i+1], next))
 			start = i + 1
 		}
@@ -348,21 +348,21 @@ func (r *reporter) reportLines(item []lexer.Token, limit int) int {
 	var line []lexer.Token
 	for _, t := range item {
 		switch {
-		case t.Type == scanner.Indent || t.Type == scanner.Dedent:
+		case t.Type == tIndent || t.Type == tDedent:
 			continue
 		case t.EOF():
 			if len(line) == 0 {
 				continue
 			}
-			t = lexer.Token{Type: scanner.Newline, Pos: t.Pos}
+			t = lexer.Token{Type: tNewline, Pos: t.Pos}
 		}
 		line = append(line, t)
-		if t.Type != scanner.Newline {
+		if t.Type != tNewline {
 			continue
 		}
 		toks := withEOF(line, lexer.EOFToken(t.Pos))
 		line = nil
-		lx, err := lexer.Upgrade(scanner.NewTokenLexer(toks))
+		lx, err := lexer.Upgrade(newTokenLexer(toks))
 		if err != nil {
 			continue
 		}
@@ -412,7 +412,7 @@ func (r *reporter) reportSyntax(err error, item []lexer.Token) {
 	}
 	start := token.PosOf(pos.Offset)
 	end := token.NoPos
-	if ok && tok.Type != scanner.Newline && !tok.EOF() && tok.Value != "" {
+	if ok && tok.Type != tNewline && !tok.EOF() && tok.Value != "" {
 		end = start + token.Pos(len(tok.Value))
 	}
 	hint := ""
@@ -450,7 +450,7 @@ func tokenBefore(item []lexer.Token, off int) (lexer.Token, bool) {
 		if t.Pos.Offset >= off && found {
 			break
 		}
-		if t.Type == scanner.Indent || t.Type == scanner.Dedent || t.EOF() {
+		if t.Type == tIndent || t.Type == tDedent || t.EOF() {
 			continue
 		}
 		if t.Pos.Offset < off || !found {
@@ -476,17 +476,17 @@ func describe(t lexer.Token) string {
 		return "the next unindented line"
 	case t.EOF():
 		return "end of file"
-	case t.Type == scanner.Newline:
+	case t.Type == tNewline:
 		return "end of line"
-	case t.Type == scanner.Indent:
+	case t.Type == tIndent:
 		return "indentation"
-	case t.Type == scanner.Dedent:
+	case t.Type == tDedent:
 		return "end of indented block"
-	case t.Type == scanner.Keyword:
+	case t.Type == tKeyword:
 		return fmt.Sprintf("keyword %q", t.Value)
-	case t.Type == scanner.Ident:
+	case t.Type == tIdent:
 		return fmt.Sprintf("name %q", t.Value)
-	case t.Type == scanner.Int || t.Type == scanner.IPv4:
+	case t.Type == tInt || t.Type == tIPv4:
 		return fmt.Sprintf("number %s", t.Value)
 	}
 	return fmt.Sprintf("%q", t.Value)
@@ -514,7 +514,7 @@ func hintFor(t lexer.Token, exp []string, start lexer.Token, first bool) string 
 		return "use not, or != to compare"
 	}
 	switch {
-	case t.Type == scanner.Indent:
+	case t.Type == tIndent:
 		return "only the lines after a header ending in ':' are indented"
 	case t.Value == "else" && first:
 		return "else goes at the indentation of its if, on the line after the if's body"

@@ -36,7 +36,7 @@ const maxCaseFixes = 10
 // another case: SOCKHASH, Sockmap, ON. Names are case-sensitive, so such a
 // name is only an error where the grammar refuses it.
 func isMiscasedKeyword(t lexer.Token) bool {
-	return t.Type == scanner.Ident && scanner.IsKeyword(strings.ToLower(t.Value))
+	return t.Type == tIdent && scanner.IsKeyword(strings.ToLower(t.Value))
 }
 
 // fixCase handles a parse error at a miscased keyword: it reports it and
@@ -48,7 +48,7 @@ func (r *reporter) fixCase(err error, item []lexer.Token) (fixed []lexer.Token, 
 		return nil, false
 	}
 	i := slices.IndexFunc(item, func(t lexer.Token) bool {
-		return t.Pos.Offset == ute.Unexpected.Pos.Offset && t.Type == scanner.Ident
+		return t.Pos.Offset == ute.Unexpected.Pos.Offset && t.Type == tIdent
 	})
 	if i < 0 {
 		return nil, false
@@ -60,7 +60,7 @@ func (r *reporter) fixCase(err error, item []lexer.Token) (fixed []lexer.Token, 
 		r.errs.Errorf(start, start+token.Pos(len(t.Value)), "keywords are lower case: %s", kw)
 	}
 	fixed = slices.Clone(item)
-	fixed[i].Type, fixed[i].Value = scanner.Keyword, kw
+	fixed[i].Type, fixed[i].Value = tKeyword, kw
 	return fixed, true
 }
 
@@ -73,7 +73,7 @@ func startsItem(item []lexer.Token) bool {
 	}
 	switch strings.ToLower(t.Value) {
 	case "on", "sockmap", "sockhash":
-		return t.Type == scanner.Keyword || t.Type == scanner.Ident
+		return t.Type == tKeyword || t.Type == tIdent
 	}
 	return false
 }
@@ -82,7 +82,7 @@ func startsItem(item []lexer.Token) bool {
 // (Newline, Indent, Dedent, EOF) from offset off on.
 func onlyLayoutFrom(item []lexer.Token, off int) bool {
 	for _, t := range item {
-		if t.Pos.Offset >= off && t.Type != scanner.Newline && t.Type != scanner.Indent && t.Type != scanner.Dedent && !t.EOF() {
+		if t.Pos.Offset >= off && t.Type != tNewline && t.Type != tIndent && t.Type != tDedent && !t.EOF() {
 			return false
 		}
 	}
@@ -100,7 +100,7 @@ func opensBlock(item []lexer.Token, off int, exp []string) bool {
 	}
 	for i, t := range item {
 		if t.Pos.Offset == off && t.Value == "{" {
-			return i+1 < len(item) && (item[i+1].Type == scanner.Newline || item[i+1].EOF())
+			return i+1 < len(item) && (item[i+1].Type == tNewline || item[i+1].EOF())
 		}
 	}
 	return false

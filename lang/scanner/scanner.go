@@ -1,45 +1,17 @@
-// Package scanner turns sockc source into tokens for the parser: it wraps a
-// participle lexer and synthesizes Newline, Indent and Dedent tokens from the
-// layout of the lines, with a stack of open indentation levels.
+// Package scanner turns sockc source into tokens for the parser: it
+// classifies lexemes and synthesizes Newline, Indent and Dedent tokens from
+// the layout of the lines, with a stack of open indentation levels.
 package scanner
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/token"
 )
-
-// Token types seen by the parser. EOF is participle's.
-const (
-	EOF     = lexer.EOF
-	Newline = lexer.TokenType(-(iota + 2))
-	Indent
-	Dedent
-	Keyword
-	Ident
-	Int
-	IPv4
-	Punct
-)
-
-var symbols = map[string]lexer.TokenType{
-	"EOF":     EOF,
-	"Newline": Newline,
-	"Indent":  Indent,
-	"Dedent":  Dedent,
-	"Keyword": Keyword,
-	"Ident":   Ident,
-	"Int":     Int,
-	"IPv4":    IPv4,
-	"Punct":   Punct,
-}
 
 // keywords are the reserved words; every other word is an identifier (map
 // names, fields, hook words such as msg or established, type names).
@@ -72,7 +44,7 @@ type Comment struct {
 
 // Result is a scanned file.
 type Result struct {
-	Tokens   []lexer.Token // ends with an EOF token
+	Tokens   []token.Token // ends with the one EOF token
 	Comments []Comment
 }
 
@@ -81,11 +53,11 @@ type Result struct {
 func Scan(f *token.File, errs *diag.Collector) Result {
 	// Most tokens take two bytes or more with the space after them;
 	// sizing the slice once saves regrowing it on a long file.
-	s := &scanner{file: f, errs: errs, levels: []string{""}, out: make([]lexer.Token, 0, len(f.Source())/4+16)}
+	s := &scanner{file: f, errs: errs, levels: []string{""}, out: make([]token.Token, 0, len(f.Source())/4+16)}
 	if s.checkBinary() {
 		// An image or an executable: its bytes would give dozens of
 		// errors that say nothing more than this one.
-		s.out = append(s.out, lexer.EOFToken(s.lexPos(0)))
+		s.emit(token.EOF, "", 0)
 		return Result{Tokens: s.out}
 	}
 	s.checkEncoding()
@@ -96,7 +68,7 @@ func Scan(f *token.File, errs *diag.Collector) Result {
 type scanner struct {
 	file     *token.File
 	errs     *diag.Collector
-	out      []lexer.Token
+	out      []token.Token
 	comments []Comment
 	levels   []string // the indentation strings of open blocks; levels[0] == ""
 }
@@ -162,7 +134,7 @@ func (s *scanner) run() {
 			fallthrough
 		case rawNewline:
 			if lineHasContent {
-				s.emit(Newline, "\n", at)
+				s.emit(token.Newline, "\n", at)
 			}
 			atLineStart, lineHasContent = true, false
 			indent, indentOff = "", off
@@ -206,29 +178,29 @@ func (s *scanner) run() {
 		switch kind {
 		case rawWord:
 			if IsKeyword(value) {
-				s.emit(Keyword, value, at)
+				s.emit(token.Keyword, value, at)
 			} else {
-				s.emit(Ident, value, at)
+				s.emit(token.Ident, value, at)
 			}
 		case rawNumber:
 			if strings.Contains(value, ".") {
-				s.emit(IPv4, value, at)
+				s.emit(token.IPv4, value, at)
 			} else {
-				s.emit(Int, value, at)
+				s.emit(token.Int, value, at)
 			}
 		default:
-			s.emit(Punct, value, at)
+			s.emit(token.Punct, value, at)
 		}
 	}
 	end := len(src)
 	if lineHasContent {
-		s.emit(Newline, "", end)
+		s.emit(token.Newline, "", end)
 	}
 	for len(s.levels) > 1 {
 		s.levels = s.levels[:len(s.levels)-1]
-		s.emit(Dedent, "", end)
+		s.emit(token.Dedent, "", end)
 	}
-	s.out = append(s.out, lexer.EOFToken(s.lexPos(end)))
+	s.emit(token.EOF, "", end)
 }
 
 // layout compares the indentation of a line whose first token is at off with
@@ -271,7 +243,7 @@ func (s *scanner) layout(indent string, indentOff, off int) {
 
 func (s *scanner) push(indent string, off int) {
 	s.levels = append(s.levels, indent)
-	s.emit(Indent, "", off)
+	s.emit(token.Indent, "", off)
 }
 
 // popTo closes the levels deeper than indent.
@@ -279,7 +251,7 @@ func (s *scanner) popTo(indent string, off int) {
 	w := width(indent)
 	for len(s.levels) > 1 && width(s.levels[len(s.levels)-1]) > w {
 		s.levels = s.levels[:len(s.levels)-1]
-		s.emit(Dedent, "", off)
+		s.emit(token.Dedent, "", off)
 	}
 	if width(s.levels[len(s.levels)-1]) == w && s.levels[len(s.levels)-1] != indent && (isMixed(indent) || kind(indent) != kind(s.levels[len(s.levels)-1])) {
 		// Same width, other characters: already reported; adopt it.
@@ -314,13 +286,8 @@ func kind(indent string) string {
 	return "spaces"
 }
 
-func (s *scanner) emit(typ lexer.TokenType, value string, off int) {
-	s.out = append(s.out, lexer.Token{Type: typ, Value: value, Pos: s.lexPos(off)})
-}
-
-func (s *scanner) lexPos(off int) lexer.Position {
-	p := s.file.Position(token.PosOf(off))
-	return lexer.Position{Filename: p.Filename, Offset: off, Line: p.Line, Column: p.Column}
+func (s *scanner) emit(kind token.Kind, text string, off int) {
+	s.out = append(s.out, token.Token{Kind: kind, Text: text, Pos: token.PosOf(off)})
 }
 
 func describeRune(r rune) string {
@@ -328,50 +295,4 @@ func describeRune(r rune) string {
 		return fmt.Sprintf("U+%04X", r)
 	}
 	return fmt.Sprintf("%q (U+%04X)", r, r)
-}
-
-// Definition returns a participle lexer definition with the Scanner's token
-// types. Parsers are built with it so that grammars can name Newline, Indent
-// and Dedent; its Lex method scans with errors turned into a Go error.
-func Definition() lexer.Definition { return definition{} }
-
-type definition struct{}
-
-func (definition) Symbols() map[string]lexer.TokenType { return symbols }
-
-func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
-	src, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filename, err)
-	}
-	f := token.NewFile(filename, src)
-	c := diag.NewCollector(f)
-	res := Scan(f, c)
-	if err := c.List().Err(); err != nil {
-		return nil, err
-	}
-	return NewTokenLexer(res.Tokens), nil
-}
-
-// TokenLexer replays a token slice as a participle Lexer; the slice must end
-// with an EOF token.
-type TokenLexer struct {
-	toks []lexer.Token
-	i    int
-}
-
-// NewTokenLexer returns a Lexer over toks.
-func NewTokenLexer(toks []lexer.Token) *TokenLexer { return &TokenLexer{toks: toks} }
-
-// Next returns the next token, repeating the final EOF forever.
-func (l *TokenLexer) Next() (lexer.Token, error) {
-	if l.i >= len(l.toks) {
-		if len(l.toks) == 0 {
-			return lexer.EOFToken(lexer.Position{}), nil
-		}
-		return l.toks[len(l.toks)-1], nil
-	}
-	t := l.toks[l.i]
-	l.i++
-	return t, nil
 }

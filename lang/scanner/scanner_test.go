@@ -2,24 +2,13 @@ package scanner
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"testing"
-
-	"github.com/alecthomas/participle/v2/lexer"
 
 	_ "github.com/sockc/sockc/internal/golden"
 	"github.com/sockc/sockc/lang/diag"
 	"github.com/sockc/sockc/lang/token"
 )
-
-var typeNames = map[lexer.TokenType]string{}
-
-func init() {
-	for name, typ := range symbols {
-		typeNames[typ] = name
-	}
-}
 
 // scan tokenizes src and returns the tokens and the diagnostics.
 func scan(t *testing.T, src string) (Result, diag.List) {
@@ -27,11 +16,11 @@ func scan(t *testing.T, src string) (Result, diag.List) {
 	f := token.NewFile("s.sock", []byte(src))
 	c := diag.NewCollector(f)
 	res := Scan(f, c)
-	if n := len(res.Tokens); n == 0 || !res.Tokens[n-1].EOF() {
+	if n := len(res.Tokens); n == 0 || res.Tokens[n-1].Kind != token.EOF {
 		t.Fatalf("token stream of %q does not end with EOF", src)
 	}
 	for _, tok := range res.Tokens[:len(res.Tokens)-1] {
-		if tok.EOF() {
+		if tok.Kind == token.EOF {
 			t.Fatalf("EOF before the end of the token stream of %q", src)
 		}
 	}
@@ -39,46 +28,46 @@ func scan(t *testing.T, src string) (Result, diag.List) {
 }
 
 // show renders tokens compactly: layout tokens by name, punctuation as
-// written, other tokens as Type(value).
-func show(toks []lexer.Token) string {
+// written, other tokens as Kind(text).
+func show(toks []token.Token) string {
 	var parts []string
 	for _, tok := range toks {
-		switch tok.Type {
-		case Newline:
+		switch tok.Kind {
+		case token.Newline:
 			parts = append(parts, "NL")
-		case Indent:
+		case token.Indent:
 			parts = append(parts, "IN")
-		case Dedent:
+		case token.Dedent:
 			parts = append(parts, "DE")
-		case EOF:
+		case token.EOF:
 			parts = append(parts, "EOF")
-		case Punct:
-			parts = append(parts, tok.Value)
+		case token.Punct:
+			parts = append(parts, tok.Text)
 		default:
-			parts = append(parts, fmt.Sprintf("%s(%s)", typeNames[tok.Type], tok.Value))
+			parts = append(parts, fmt.Sprintf("%s(%s)", tok.Kind, tok.Text))
 		}
 	}
 	return strings.Join(parts, " ")
 }
 
 // layout renders only the layout tokens and the first token of each line.
-func layout(toks []lexer.Token) string {
+func layout(toks []token.Token) string {
 	var parts []string
 	prevNL := true
 	for _, tok := range toks {
-		switch tok.Type {
-		case Newline:
+		switch tok.Kind {
+		case token.Newline:
 			parts = append(parts, "NL")
 			prevNL = true
-		case Indent:
+		case token.Indent:
 			parts = append(parts, "IN")
-		case Dedent:
+		case token.Dedent:
 			parts = append(parts, "DE")
-		case EOF:
+		case token.EOF:
 			parts = append(parts, "EOF")
 		default:
 			if prevNL {
-				parts = append(parts, tok.Value)
+				parts = append(parts, tok.Text)
 			}
 			prevNL = false
 		}
@@ -92,24 +81,6 @@ func messages(l diag.List) string {
 		out = append(out, fmt.Sprintf("%d:%d: %s", d.Pos.Line, d.Pos.Column, d.Message))
 	}
 	return strings.Join(out, "\n")
-}
-
-func TestTokenTypesAreDistinct(t *testing.T) {
-	seen := map[lexer.TokenType]string{}
-	for name, typ := range symbols {
-		if prev, dup := seen[typ]; dup {
-			t.Errorf("%s and %s share token type %d", prev, name, typ)
-		}
-		seen[typ] = name
-	}
-	if Definition().Symbols()["EOF"] != lexer.EOF {
-		t.Error("EOF is not participle's EOF")
-	}
-	for _, name := range []string{"Newline", "Indent", "Dedent", "Keyword", "Ident", "Int", "IPv4", "Punct"} {
-		if _, ok := Definition().Symbols()[name]; !ok {
-			t.Errorf("Symbols() lacks %s", name)
-		}
-	}
 }
 
 func TestTokens(t *testing.T) {
@@ -206,7 +177,7 @@ func TestKeywords(t *testing.T) {
 			t.Errorf("IsKeyword(%q) = false", k)
 		}
 		res, diags := scan(t, k)
-		if len(diags) != 0 || len(res.Tokens) != 3 || res.Tokens[0].Type != Keyword || res.Tokens[0].Value != k {
+		if len(diags) != 0 || len(res.Tokens) != 3 || res.Tokens[0].Kind != token.Keyword || res.Tokens[0].Text != k {
 			t.Errorf("scan(%q) = %s, want Keyword(%s) NL EOF", k, show(res.Tokens), k)
 		}
 	}
@@ -220,7 +191,7 @@ func TestKeywords(t *testing.T) {
 			t.Errorf("IsKeyword(%q) = true", id)
 		}
 		res, _ := scan(t, id)
-		if res.Tokens[0].Type != Ident || res.Tokens[0].Value != id {
+		if res.Tokens[0].Kind != token.Ident || res.Tokens[0].Text != id {
 			t.Errorf("scan(%q) = %s, want Ident(%s)", id, show(res.Tokens), id)
 		}
 	}
@@ -284,11 +255,11 @@ func TestNewlines(t *testing.T) {
 			}
 			n := 0
 			for i, tok := range res.Tokens {
-				if tok.Type != Newline {
+				if tok.Kind != token.Newline {
 					continue
 				}
 				n++
-				if i == 0 || res.Tokens[i-1].Type == Newline {
+				if i == 0 || res.Tokens[i-1].Kind == token.Newline {
 					t.Errorf("Newline not preceded by a content token: %s", show(res.Tokens))
 				}
 			}
@@ -377,10 +348,10 @@ func TestIndentation(t *testing.T) {
 			}
 			depth := 0
 			for _, tok := range res.Tokens {
-				switch tok.Type {
-				case Indent:
+				switch tok.Kind {
+				case token.Indent:
 					depth++
-				case Dedent:
+				case token.Dedent:
 					depth--
 				}
 				if depth < 0 {
@@ -400,11 +371,13 @@ type tokPos struct {
 	line, column, offset int
 }
 
-func positions(toks []lexer.Token) []tokPos {
+// positions resolves the positions of tokens scanned from src.
+func positions(src string, toks []token.Token) []tokPos {
+	f := token.NewFile("s.sock", []byte(src))
 	var out []tokPos
 	for _, tok := range toks {
-		name := typeNames[tok.Type]
-		out = append(out, tokPos{name, tok.Value, tok.Pos.Line, tok.Pos.Column, tok.Pos.Offset})
+		p := f.Position(tok.Pos)
+		out = append(out, tokPos{tok.Kind.String(), tok.Text, p.Line, p.Column, tok.Pos.Offset()})
 	}
 	return out
 }
@@ -491,18 +464,13 @@ func TestPositions(t *testing.T) {
 			if len(diags) != 0 {
 				t.Fatalf("unexpected diagnostics:\n%s", messages(diags))
 			}
-			got := positions(res.Tokens)
+			got := positions(tt.src, res.Tokens)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d tokens, want %d: %s", len(got), len(tt.want), show(res.Tokens))
 			}
 			for i := range got {
 				if got[i] != tt.want[i] {
 					t.Errorf("token %d = %+v, want %+v", i, got[i], tt.want[i])
-				}
-			}
-			for _, tok := range res.Tokens {
-				if tok.Pos.Filename != "s.sock" {
-					t.Errorf("token %q has file name %q", tok.Value, tok.Pos.Filename)
 				}
 			}
 		})
@@ -517,18 +485,13 @@ func TestPositionsMatchSource(t *testing.T) {
 	if len(diags) != 0 {
 		t.Fatalf("unexpected diagnostics:\n%s", messages(diags))
 	}
-	f := token.NewFile("s.sock", []byte(src))
 	for _, tok := range res.Tokens {
-		if tok.Value == "" || tok.Type == Newline {
+		if tok.Text == "" || tok.Kind == token.Newline {
 			continue
 		}
-		off := tok.Pos.Offset
-		if !strings.HasPrefix(src[off:], tok.Value) {
-			t.Errorf("token %q at offset %d, but the source there is %q", tok.Value, off, src[off:min(off+10, len(src))])
-		}
-		p := f.Position(token.PosOf(off))
-		if p.Line != tok.Pos.Line || p.Column != tok.Pos.Column {
-			t.Errorf("token %q at %d:%d, token.File says %d:%d", tok.Value, tok.Pos.Line, tok.Pos.Column, p.Line, p.Column)
+		off := tok.Pos.Offset()
+		if !strings.HasPrefix(src[off:], tok.Text) {
+			t.Errorf("token %q at offset %d, but the source there is %q", tok.Text, off, src[off:min(off+10, len(src))])
 		}
 	}
 }
@@ -743,67 +706,5 @@ func TestReplacementCharacter(t *testing.T) {
 	_, diags := scan(t, "a \uFFFD b\n")
 	if got, want := messages(diags), "1:3: invalid character '\uFFFD' (U+FFFD)"; got != want {
 		t.Errorf("diagnostics:\n%q\nwant:\n%q", got, want)
-	}
-}
-
-func TestDefinitionLex(t *testing.T) {
-	lx, err := Definition().Lex("ok.sock", strings.NewReader("on msg to m:\n  pass\n"))
-	if err != nil {
-		t.Fatalf("Lex: %v", err)
-	}
-	var toks []lexer.Token
-	for {
-		tok, err := lx.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks = append(toks, tok)
-		if tok.EOF() {
-			break
-		}
-		if len(toks) > 100 {
-			t.Fatal("no EOF")
-		}
-	}
-	if got, want := show(toks), "Keyword(on) Ident(msg) Keyword(to) Ident(m) : NL IN Keyword(pass) NL DE EOF"; got != want {
-		t.Errorf("tokens:\n got %s\nwant %s", got, want)
-	}
-	if toks[0].Pos.Filename != "ok.sock" {
-		t.Errorf("file name = %q", toks[0].Pos.Filename)
-	}
-
-	_, err = Definition().Lex("bad.sock", strings.NewReader("a $\n"))
-	if err == nil || !strings.Contains(err.Error(), "bad.sock:1:3: invalid character '$'") {
-		t.Errorf("Lex of a bad file: err = %v", err)
-	}
-	_, err = Definition().Lex("r.sock", errReader{})
-	if err == nil || !strings.Contains(err.Error(), "read r.sock") {
-		t.Errorf("Lex of a failing reader: err = %v", err)
-	}
-}
-
-type errReader struct{}
-
-func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
-
-func TestTokenLexer(t *testing.T) {
-	eof := lexer.EOFToken(lexer.Position{Offset: 7, Line: 2, Column: 3})
-	toks := []lexer.Token{{Type: Ident, Value: "a"}, {Type: Newline, Value: "\n"}, eof}
-	lx := NewTokenLexer(toks)
-	for i, want := range []lexer.Token{toks[0], toks[1], eof, eof, eof} {
-		got, err := lx.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("Next() #%d = %+v, want %+v", i, got, want)
-		}
-	}
-	empty := NewTokenLexer(nil)
-	for range 2 {
-		got, err := empty.Next()
-		if err != nil || !got.EOF() {
-			t.Errorf("empty TokenLexer: Next() = %+v, %v; want EOF", got, err)
-		}
 	}
 }

@@ -1,6 +1,10 @@
 package scanner
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sockc/sockc/lang/token"
+)
 
 // TestStringLiterals checks that a quoted string is one error over the
 // whole literal, and that a string holding one name or number stands in
@@ -51,7 +55,7 @@ func TestStringLiteralSpan(t *testing.T) {
 	if len(diags) != 1 || diags[0].Pos.Column != 10 || diags[0].End.Column != 13 {
 		t.Fatalf("diagnostics %v, want one from column 10 to 13", diags)
 	}
-	if tok := res.Tokens[1]; tok.Value != "m" || tok.Pos.Column != 11 {
-		t.Errorf("token %q at column %d, want m at 11", tok.Value, tok.Pos.Column)
+	if tok := res.Tokens[1]; tok.Text != "m" || tok.Pos != token.PosOf(10) {
+		t.Errorf("token %q at offset %d, want m at 10", tok.Text, tok.Pos.Offset())
 	}
 }

@@ -1,6 +1,6 @@
-// Package token defines source positions for sockc files (byte offsets, and
-// the table that turns them into line and column numbers) and the binary
-// operators of expressions.
+// Package token defines the tokens of sockc source and their kinds, source
+// positions (byte offsets, and the table that turns them into line and
+// column numbers) and the binary operators of expressions.
 package token
 
 import (
