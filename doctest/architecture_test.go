@@ -360,3 +360,47 @@ func embeddedName(e ast.Expr) string {
 	}
 	return ""
 }
+
+// TestParticipleStaysInParser holds the rule of docs/architecture.md that
+// participle is lang/parser's business: no other package, tests included,
+// imports it, so that its tokens, errors and messages never become part
+// of another package's API.
+func TestParticipleStaysInParser(t *testing.T) {
+	fset := token.NewFileSet()
+	importers := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			if !strings.HasPrefix(strings.Trim(imp.Path.Value, `"`), "github.com/alecthomas/participle") {
+				continue
+			}
+			if filepath.ToSlash(filepath.Dir(path)) != "lang/parser" {
+				t.Errorf("%s imports %s: only lang/parser may", path, imp.Path.Value)
+			}
+			importers++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if importers == 0 {
+		t.Error("no file imports participle: has lang/parser moved, or the test lost its way?")
+	}
+}
