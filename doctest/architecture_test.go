@@ -22,20 +22,8 @@ const architectureDoc = "docs/architecture.md"
 func goPackages(t *testing.T) []string {
 	t.Helper()
 	seen := map[string]bool{}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "bin") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(path, ".go") {
-			seen[filepath.ToSlash(filepath.Dir(path))] = true
-		}
+	err := walkGoFiles(func(path string) error {
+		seen[filepath.ToSlash(filepath.Dir(path))] = true
 		return nil
 	})
 	if err != nil {
@@ -368,20 +356,7 @@ func embeddedName(e ast.Expr) string {
 func TestParticipleStaysInParser(t *testing.T) {
 	fset := token.NewFileSet()
 	importers := 0
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "bin") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") {
-			return nil
-		}
+	err := walkGoFiles(func(path string) error {
 		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
 		if err != nil {
 			return err
@@ -403,4 +378,25 @@ func TestParticipleStaysInParser(t *testing.T) {
 	if importers == 0 {
 		t.Error("no file imports participle: has lang/parser moved, or the test lost its way?")
 	}
+}
+
+// walkGoFiles calls fn with the path of each .go file of the module's
+// own tree, skipping hidden, underscore, testdata and bin directories.
+func walkGoFiles(fn func(path string) error) error {
+	return filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		return fn(path)
+	})
 }
