@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sockc/sockc"
@@ -74,5 +75,14 @@ func TestManifestAgreesWithNames(t *testing.T) {
 	}
 	if compiled < 30 || peers == 0 || counters == 0 || stats == 0 {
 		t.Errorf("%d files compiled, %d companions, %d counters, %d statistics: the test compared too little", compiled, peers, counters, stats)
+	}
+}
+
+// TestLoadOutputWithoutOutput: an empty output is an error, not a panic.
+func TestLoadOutputWithoutOutput(t *testing.T) {
+	for _, out := range []*sockc.Output{nil, {}} {
+		if _, err := LoadOutput(out, Options{}); err == nil || !strings.Contains(err.Error(), "no compiled output") {
+			t.Errorf("LoadOutput(%v): %v, want an error naming the missing output", out, err)
+		}
 	}
 }

@@ -133,6 +133,18 @@ func LoadSource(filename string, src []byte, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LoadOutput(out, opts)
+}
+
+// LoadOutput loads what the compiler made (sockc.Build) by the
+// compiler's own account of it, its manifest: where each program
+// attaches, the key layouts, the companions of `redirect peer`, the
+// counters and the statistics, none of them read back from names as Load
+// must. A Go program that compiles its own source loads it this way.
+func LoadOutput(out *sockc.Output, opts Options) (*Runtime, error) {
+	if out == nil || out.Spec == nil {
+		return nil, errors.New("runtime: LoadOutput: no compiled output")
+	}
 	return load(out.Spec, out.Manifest, opts)
 }
 

@@ -37,9 +37,11 @@ func main() {
 }
 
 func run() error {
-	// The compiler: source in, eBPF maps and programs out. A mistake in
-	// the source comes back as a diag.List, one diagnostic per mistake.
-	spec, err := sockc.Compile("echo.sock", []byte(source))
+	// The compiler: source in, eBPF maps and programs out, with its
+	// account of them (where each program attaches, the counters). A
+	// mistake in the source comes back as a diag.List, one diagnostic
+	// per mistake.
+	out, err := sockc.Build("echo.sock", []byte(source))
 	var diags diag.List
 	if errors.As(err, &diags) {
 		diags.Format(os.Stderr)
@@ -48,11 +50,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("compiled echo.sock: programs", names(spec.Programs), "maps", names(spec.Maps))
+	fmt.Println("compiled echo.sock: programs", names(out.Spec.Programs), "maps", names(out.Spec.Maps))
 
 	// The runtime: create the maps, load the programs, attach them.
 	// Close removes everything again.
-	rt, err := runtime.Load(spec, runtime.Options{})
+	rt, err := runtime.LoadOutput(out, runtime.Options{})
 	if err != nil {
 		return err
 	}
