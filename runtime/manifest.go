@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 
@@ -55,12 +54,8 @@ func planManifest(spec *ebpf.CollectionSpec, man *abi.Manifest, explicit map[str
 	for _, p := range man.Programs {
 		a := Attachment{Program: p.Name, Map: p.Map, Type: p.Hook.AttachType()}
 		if m, ok := explicit[p.Name]; ok && !p.Hook.Sockops() {
-			ms, exists := spec.Maps[m]
-			if !exists {
-				return nil, fmt.Errorf("program %s: no map %s in the object", p.Name, m)
-			}
-			if ms.Type != ebpf.SockMap && ms.Type != ebpf.SockHash {
-				return nil, fmt.Errorf("program %s: map %s is a %s, not a sockmap or sockhash", p.Name, m, ms.Type)
+			if err := checkSockMap(spec, p.Name, m); err != nil {
+				return nil, err
 			}
 			a.Map = m
 		}

@@ -86,3 +86,27 @@ func TestLoadOutputWithoutOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestExplicitMapRefused: a program moved (Options.Attach) to a map the
+// object lacks, or to one that holds no sockets, is refused with the
+// same words whether the object came with the compiler's manifest or
+// not.
+func TestExplicitMapRefused(t *testing.T) {
+	src := "sockhash socks: key u64\non msg to socks:\n    count msgs\n    pass\n"
+	out, err := sockc.Build("moved.sock", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ m, want string }{
+		{"nosuch", "program msg_socks: no map nosuch in the object"},
+		{"sockc_counters", "program msg_socks: map sockc_counters is a PerCPUArray, not a sockmap or sockhash"},
+	} {
+		explicit := map[string]string{"msg_socks": c.m}
+		if _, err := planManifest(out.Spec, out.Manifest, explicit); err == nil || err.Error() != c.want {
+			t.Errorf("planManifest, msg_socks moved to %s: %v, want %q", c.m, err, c.want)
+		}
+		if _, err := Plan(out.Spec, explicit); err == nil || err.Error() != c.want {
+			t.Errorf("Plan, msg_socks moved to %s: %v, want %q", c.m, err, c.want)
+		}
+	}
+}

@@ -67,9 +67,6 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 			}
 		}
 		if m, ok := explicit[name]; ok {
-			if _, exists := spec.Maps[m]; !exists {
-				return nil, fmt.Errorf("program %s: no map %s in the object", name, m)
-			}
 			a.Map = m
 		}
 		if a.Map == "" && len(sockMaps) == 1 {
@@ -85,12 +82,25 @@ func Plan(spec *ebpf.CollectionSpec, explicit map[string]string) ([]Attachment, 
 				return nil, fmt.Errorf("program %s: an sk_skb program needs its attach type: use section sk_skb/stream_parser, sk_skb/stream_verdict or sk_skb/verdict", name)
 			}
 		}
-		if t := spec.Maps[a.Map].Type; t != ebpf.SockMap && t != ebpf.SockHash {
-			return nil, fmt.Errorf("program %s: map %s is a %s, not a sockmap or sockhash", name, a.Map, t)
+		if err := checkSockMap(spec, name, a.Map); err != nil {
+			return nil, err
 		}
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// checkSockMap says why program prog cannot attach to map m of spec: no
+// such map, or one that holds no sockets.
+func checkSockMap(spec *ebpf.CollectionSpec, prog, m string) error {
+	ms, ok := spec.Maps[m]
+	if !ok {
+		return fmt.Errorf("program %s: no map %s in the object", prog, m)
+	}
+	if ms.Type != ebpf.SockMap && ms.Type != ebpf.SockHash {
+		return fmt.Errorf("program %s: map %s is a %s, not a sockmap or sockhash", prog, m, ms.Type)
+	}
+	return nil
 }
 
 func firstOr(s []string, def string) string {
