@@ -62,9 +62,10 @@ type Proxy struct {
 	// behind (see proxyflow.go): without it, an upstream that stops
 	// reading lets the kernel take whatever the client sends. It needs
 	// a program compiled with flow control (Map.Metered) and Linux 5.13
-	// or later (CheckFlowControl); Serve refuses to start without them. Off by default for now: when both
-	// directions of an echo are held at once, the transfer slows down
-	// several times (docs/reliability.md).
+	// or later (CheckFlowControl); Serve refuses to start without them.
+	// Off by default for now: when both directions of an echo are held
+	// at once, the transfer slows down several times
+	// (docs/reliability.md).
 	FlowControl bool
 	// Logf, if set, receives one line per notable event.
 	Logf func(format string, args ...any)

@@ -62,6 +62,12 @@ func CheckFlowControl(m *Map) error {
 	if !m.Metered() {
 		return fmt.Errorf("flow control: the program does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", m.Name())
 	}
+	return FlowControlSupported()
+}
+
+// FlowControlSupported is CheckFlowControl's question of the kernel
+// alone: nil where its teardown of a psock is safe for the relay.
+func FlowControlSupported() error {
 	k, err := features.Running()
 	if err != nil {
 		return fmt.Errorf("flow control: %w", err)

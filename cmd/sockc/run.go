@@ -560,7 +560,7 @@ func listenProxies(stderr io.Writer, rt *runtime.Runtime, file string, specs []p
 		if !m.Metered() {
 			return nil, listeners, &exitError{code: exitInput, msg: fmt.Sprintf("run: --flow-control: %s does not meter map %s: it needs `redirect peer` in a stream or skb verdict handler, compiled by this version of sockc", file, m.Name())}
 		}
-		if err := runtime.CheckFlowControl(m); err != nil {
+		if err := runtime.FlowControlSupported(); err != nil {
 			return nil, listeners, &exitError{code: exitInput, msg: "run: --flow-control: " + err.Error()}
 		}
 	}
