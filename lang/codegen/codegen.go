@@ -122,11 +122,7 @@ func MapSpec(m *check.Map) *ebpf.MapSpec {
 // is a struct with a u64 per counter, named in BTF so that user space can
 // find each counter by name.
 func CountersSpec(cs []*check.Counter) *ebpf.MapSpec {
-	names := make([]string, len(cs))
-	for _, c := range cs {
-		names[c.Index] = c.Name
-	}
-	value := abi.SlotStruct(abi.CountersMap, btfU64(), names)
+	value := abi.SlotStruct(abi.CountersMap, btfU64(), counterNames(cs))
 	return &ebpf.MapSpec{
 		Name:       abi.CountersMap,
 		Type:       ebpf.PerCPUArray,
@@ -143,6 +139,16 @@ func btfU64() *btf.Int { return &btf.Int{Name: "unsigned long long", Size: 8} }
 
 // programName names the program of handler h, or of the sockops handlers
 // when h is the first of them.
+// counterNames names the counters in slot order: counterNames(cs)[i] is
+// the counter at slot i of CountersMap's value.
+func counterNames(cs []*check.Counter) []string {
+	names := make([]string, len(cs))
+	for _, c := range cs {
+		names[c.Index] = c.Name
+	}
+	return names
+}
+
 func programName(h *check.Handler) string {
 	if h.Map == nil {
 		return abi.ProgramName(h.Hook, "")

@@ -35,10 +35,7 @@ func Manifest(p *check.Program) *abi.Manifest {
 		man.Programs = append(man.Programs, pr)
 	}
 	slices.SortFunc(man.Programs, func(a, b abi.Program) int { return strings.Compare(a.Name, b.Name) })
-	man.Counters = make([]string, len(p.Counters))
-	for _, c := range p.Counters {
-		man.Counters[c.Index] = c.Name
-	}
+	man.Counters = counterNames(p.Counters)
 	for _, m := range p.StatMaps {
 		man.StatMaps = append(man.StatMaps, m.Name)
 	}
